@@ -1,0 +1,100 @@
+"""Input checks shared by every public function of ``course_pkg``.
+
+Each helper raises ``TypeError`` (wrong kind of object or dtype) or
+``ValueError`` (wrong shape, non-finite values) with a message that names
+the argument, what was received and what was expected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def as_float_array(name: str, value, *, ndim: int | None = None, finite: bool = True):
+    """Return ``value`` as a float32/float64 ndarray (no copy), or raise.
+
+    Integer, boolean, complex and object arrays are rejected: silently
+    casting them would hide a caller's mistake (token ids passed where
+    embeddings were expected, say).
+    """
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (list, tuple, float, int, np.floating)) and not isinstance(
+            value, bool
+        ):
+            value = np.asarray(value, dtype=np.float64)
+        else:
+            raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
+    if value.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {value.dtype}")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-dimensional, got shape {value.shape} ({value.ndim}-D)"
+        )
+    if finite and not np.all(np.isfinite(value)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return value
+
+
+def as_index_array(name: str, value, *, ndim: int | None = None, upper: int | None = None):
+    """Return ``value`` as an integer ndarray of indices in ``[0, upper)``, or raise."""
+    value = np.asarray(value) if isinstance(value, (list, tuple)) else value
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of integers, got {type(value).__name__}")
+    if value.dtype == np.bool_ or not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"{name} must have an integer dtype, got {value.dtype}")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-dimensional, got shape {value.shape} ({value.ndim}-D)"
+        )
+    if value.size and (value.min() < 0 or (upper is not None and value.max() >= upper)):
+        raise ValueError(
+            f"{name} must hold indices in [0, {upper}), got values in "
+            f"[{value.min()}, {value.max()}]"
+        )
+    return value
+
+
+def check_shape(name: str, array: np.ndarray, expected: tuple) -> None:
+    """Raise ``ValueError`` unless ``array.shape == expected``."""
+    if array.shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {tuple(expected)}, got {array.shape}")
+
+
+def common_dtype(**arrays: np.ndarray) -> np.dtype:
+    """The float dtype shared by all ``arrays``; mixing float32 and float64 is an error."""
+    dtypes = {name: a.dtype for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        listing = ", ".join(f"{n}={d}" for n, d in dtypes.items())
+        raise TypeError(f"all arrays must share one float dtype, got {listing}")
+    return next(iter(dtypes.values()))
+
+
+def check_cache(name: str, cache, cache_type: type) -> None:
+    """Raise ``TypeError`` unless ``cache`` is the NamedTuple its forward function returned."""
+    if not isinstance(cache, cache_type):
+        raise TypeError(
+            f"{name} must be the {cache_type.__name__} returned by the forward function, "
+            f"got {type(cache).__name__}"
+        )
+
+
+def check_grad(name: str, grad, expected_shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """Check an upstream gradient: float, finite, the forward output's shape."""
+    grad = as_float_array(name, grad)
+    check_shape(name, grad, expected_shape)
+    if grad.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype} like the forward pass, got {grad.dtype}")
+    return grad
+
+
+def check_lengths(lengths, N: int, T: int) -> np.ndarray:
+    """Validate per-sequence lengths: integers in ``[1, T]``, one per example."""
+    lengths = as_index_array("lengths", lengths, ndim=1)
+    check_shape("lengths", lengths, (N,))
+    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+        raise ValueError(
+            f"lengths must lie in [1, T={T}], got values in [{lengths.min()}, {lengths.max()}]"
+        )
+    return lengths

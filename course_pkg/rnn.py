@@ -1,0 +1,217 @@
+r"""The vanilla (Elman) recurrent layer, forward and backward through time.
+
+Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Training and
+backpropagation through time" (``book/05_bptt``).
+
+Shapes: N batch, T time, D input features, H hidden units. Row vectors are
+multiplied on the left, so one step is
+
+.. math:: h_t = \tanh(x_t U + h_{t-1} W + b)
+
+with ``x_t`` (N, D), ``U`` (D, H), ``W`` (H, H), ``b`` (H,).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
+
+
+class RNNStepCache(NamedTuple):
+    """What :func:`rnn_step_backward` needs from one forward step."""
+
+    x: np.ndarray  # (N, D) input of the step
+    h_prev: np.ndarray  # (N, H) state before the step
+    U: np.ndarray  # (D, H)
+    W: np.ndarray  # (H, H)
+    h: np.ndarray  # (N, H) state after the step
+
+
+class RNNCache(NamedTuple):
+    """What :func:`rnn_backward` needs from a forward pass over a sequence."""
+
+    x: np.ndarray  # (N, T, D) inputs
+    h0: np.ndarray  # (N, H) initial state
+    U: np.ndarray  # (D, H)
+    W: np.ndarray  # (H, H)
+    h: np.ndarray  # (N, T, H) every state h_1..h_T
+
+
+def _check_params(x, h_prev, U, W, b, *, x_ndim: int):
+    """Validate the arguments of a forward function; return them as arrays."""
+    x = as_float_array("x", x, ndim=x_ndim)
+    h_prev = as_float_array("h0" if x_ndim == 3 else "h_prev", h_prev, ndim=2)
+    U = as_float_array("U", U, ndim=2)
+    W = as_float_array("W", W, ndim=2)
+    b = as_float_array("b", b, ndim=1)
+    N, D = x.shape[0], x.shape[-1]
+    H = h_prev.shape[1]  # the state fixes H; every weight must agree with it
+    check_shape("h0" if x_ndim == 3 else "h_prev", h_prev, (N, H))
+    check_shape("U", U, (D, H))
+    check_shape("W", W, (H, H))
+    check_shape("b", b, (H,))
+    common_dtype(x=x, h_prev=h_prev, U=U, W=W, b=b)
+    return x, h_prev, U, W, b
+
+
+def rnn_step_forward(x, h_prev, U, W, b):
+    r"""One time step of the vanilla RNN.
+
+    Parameters
+    ----------
+    x : ndarray (N, D)
+        Inputs at this step.
+    h_prev : ndarray (N, H)
+        Hidden state of the previous step.
+    U : ndarray (D, H)
+        Input-to-hidden weights.
+    W : ndarray (H, H)
+        Hidden-to-hidden (recurrent) weights.
+    b : ndarray (H,)
+        Hidden bias.
+
+    Returns
+    -------
+    h : ndarray (N, H)
+        New hidden state, same dtype as the inputs.
+    cache : RNNStepCache
+
+    Raises
+    ------
+    TypeError
+        Non-float arrays, or float32 mixed with float64.
+    ValueError
+        Shapes that do not fit together, or NaN/inf values.
+
+    Notes
+    -----
+    .. math:: h = \tanh(x U + h_{prev} W + b)
+    """
+    x, h_prev, U, W, b = _check_params(x, h_prev, U, W, b, x_ndim=2)
+    h = np.tanh(x @ U + h_prev @ W + b)
+    return h, RNNStepCache(x, h_prev, U, W, h)
+
+
+def rnn_step_backward(dh, cache):
+    r"""Backward pass of :func:`rnn_step_forward`.
+
+    Parameters
+    ----------
+    dh : ndarray (N, H)
+        Gradient of the loss with respect to the step's output ``h``.
+    cache : RNNStepCache
+
+    Returns
+    -------
+    dx : ndarray (N, D)
+    dh_prev : ndarray (N, H)
+    dU : ndarray (D, H)
+    dW : ndarray (H, H)
+    db : ndarray (H,)
+
+    Notes
+    -----
+    With :math:`a = xU + h_{prev}W + b` and :math:`h = \tanh a`,
+    :math:`\partial L/\partial a = dh \odot (1 - h^2)` because
+    :math:`\tanh' = 1 - \tanh^2`; every other gradient is a matrix product
+    of that with the factor ``a`` was multiplied by.
+    """
+    check_cache("cache", cache, RNNStepCache)
+    dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
+    da = dh * (1.0 - cache.h * cache.h)  # (N, H)
+    dx = da @ cache.U.T
+    dh_prev = da @ cache.W.T
+    dU = cache.x.T @ da
+    dW = cache.h_prev.T @ da
+    db = da.sum(axis=0)
+    return dx, dh_prev, dU, dW, db
+
+
+def rnn_forward(x, h0, U, W, b):
+    r"""Run the vanilla RNN over a whole sequence.
+
+    Parameters
+    ----------
+    x : ndarray (N, T, D)
+        Input sequence.
+    h0 : ndarray (N, H)
+        Initial state. Pass the last state of the previous chunk here to
+        carry the state across chunks (truncated BPTT).
+    U : ndarray (D, H)
+    W : ndarray (H, H)
+    b : ndarray (H,)
+
+    Returns
+    -------
+    h : ndarray (N, T, H)
+        Hidden state at every step; ``h[:, -1]`` is the final state.
+    cache : RNNCache
+
+    Notes
+    -----
+    .. math:: h_t = \tanh(x_t U + h_{t-1} W + b), \quad t = 1, \dots, T
+
+    The input projection :math:`x_t U + b` does not depend on the previous
+    state, so it is computed for all steps in one matrix product; only
+    :math:`h_{t-1} W` stays inside the time loop.
+    """
+    x, h0, U, W, b = _check_params(x, h0, U, W, b, x_ndim=3)
+    T = x.shape[1]
+    xu = x @ U + b  # (N, T, H): input projections of all steps at once
+    h = np.empty_like(xu)
+    h_prev = h0
+    for t in range(T):
+        h_prev = np.tanh(xu[:, t] + h_prev @ W)
+        h[:, t] = h_prev
+    return h, RNNCache(x, h0, U, W, h)
+
+
+def rnn_backward(dh, cache):
+    r"""Backpropagation through time for :func:`rnn_forward`.
+
+    Parameters
+    ----------
+    dh : ndarray (N, T, H)
+        Gradient of the loss with respect to every hidden state ``h_t``
+        coming from above (the output layer). The gradient that flows back
+        through time is added to it here.
+    cache : RNNCache
+
+    Returns
+    -------
+    dx : ndarray (N, T, D)
+    dh0 : ndarray (N, H)
+    dU : ndarray (D, H)
+    dW : ndarray (H, H)
+    db : ndarray (H,)
+
+    Notes
+    -----
+    Going backwards from :math:`t = T`, the total gradient at :math:`h_t` is
+    the upstream one plus what step :math:`t+1` sends back,
+    :math:`g_t = dh_t + \delta_{t+1} W^\top`, and
+    :math:`\delta_t = g_t \odot (1 - h_t^2)`. Because ``U``, ``W`` and ``b``
+    are shared by all steps, their gradients are sums over time:
+    :math:`dU = \sum_t x_t^\top \delta_t`, :math:`dW = \sum_t h_{t-1}^\top \delta_t`,
+    :math:`db = \sum_t \delta_t`.
+    """
+    check_cache("cache", cache, RNNCache)
+    dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
+    N, T, H = dh.shape
+    D = cache.x.shape[2]
+    h, W = cache.h, cache.W
+    delta = np.empty_like(dh)  # (N, T, H) gradient at the pre-activation of each step
+    dh_next = np.zeros((N, H), dtype=dh.dtype)
+    for t in range(T - 1, -1, -1):
+        delta[:, t] = (dh[:, t] + dh_next) * (1.0 - h[:, t] * h[:, t])
+        dh_next = delta[:, t] @ W.T
+    h_prev = np.concatenate([cache.h0[:, None], h[:, :-1]], axis=1)  # (N, T, H)
+    flat_delta = delta.reshape(N * T, H)
+    dx = delta @ cache.U.T
+    dU = cache.x.reshape(N * T, D).T @ flat_delta
+    dW = h_prev.reshape(N * T, H).T @ flat_delta
+    db = flat_delta.sum(axis=0)
+    return dx, dh_next, dU, dW, db

@@ -1,0 +1,166 @@
+r"""The training loop: forward, loss, backward, optional clipping, update, repeat.
+
+Taught in "Training and backpropagation through time" (``book/05_bptt``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .datasets import char_lm_batches
+from .optim import clip_grad_norm, clip_grad_value, global_norm
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`, one entry per epoch (``grad_norm``: per step)."""
+
+    train_loss: list = field(default_factory=list)  # mean training loss of each epoch
+    val_loss: list = field(default_factory=list)  # validation loss after each epoch
+    grad_norm: list = field(default_factory=list)  # global gradient norm before clipping
+    best_epoch: int | None = None  # epoch whose parameters were kept (early stopping)
+    stopped_early: bool = False
+    diverged: bool = False  # the loss or the gradient became NaN or infinite
+
+
+def fit(
+    model,
+    batches: Callable[[int], Iterable],
+    optimizer,
+    epochs: int,
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+    val_loss: Callable[[], float] | None = None,
+    patience: int | None = None,
+    progress: bool = False,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    loss_and_grads: Callable | None = None,
+) -> History:
+    """Train ``model`` and return its :class:`History`.
+
+    Parameters
+    ----------
+    model
+        Has ``params`` (dict of arrays, updated in place) and
+        ``loss_and_grads(*batch) -> (loss, grads)``.
+    batches : callable
+        ``batches(epoch)`` returns the epoch's batches, each a tuple of the
+        arguments of ``loss_and_grads``.
+    optimizer
+        Has ``step(params, grads)`` (see :mod:`course_pkg.optim`).
+    epochs : int
+    clip_norm : float, optional
+        Rescale the gradients when their global norm exceeds this.
+    clip_value : float, optional
+        Clip every gradient entry to ``[-clip_value, clip_value]``.
+    val_loss : callable, optional
+        ``val_loss()`` is evaluated after every epoch.
+    patience : int, optional
+        Early stopping (needs ``val_loss``): stop after ``patience`` epochs
+        without a better validation loss, and restore the best parameters.
+    progress : bool
+        Show a tqdm progress bar over epochs.
+    on_epoch_end : callable, optional
+        ``on_epoch_end(epoch, history)``, e.g. to print samples.
+    loss_and_grads : callable, optional
+        Replaces ``model.loss_and_grads`` (used to carry state across batches).
+
+    Notes
+    -----
+    Training stops at once, with ``history.diverged`` set, when a loss or a
+    gradient norm is not finite: the parameters would be garbage after that
+    step, and the record shows where it happened.
+    """
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if patience is not None and val_loss is None:
+        raise ValueError("patience (early stopping) needs a val_loss function")
+    step_fn = loss_and_grads or model.loss_and_grads
+    history = History()
+    best, best_params, waited = np.inf, None, 0
+    bar = tqdm(range(epochs), disable=not progress, desc="epochs")
+    for epoch in bar:
+        losses = []
+        for batch in batches(epoch):
+            loss, grads = step_fn(*batch)
+            norm = global_norm(grads)
+            history.grad_norm.append(norm)
+            losses.append(float(loss))
+            if not (np.isfinite(loss) and np.isfinite(norm)):
+                history.train_loss.append(float(np.mean(losses)))
+                history.diverged = True
+                return history
+            if clip_norm is not None:
+                grads, _ = clip_grad_norm(grads, clip_norm)
+            if clip_value is not None:
+                grads = clip_grad_value(grads, clip_value)
+            optimizer.step(model.params, grads)
+        history.train_loss.append(float(np.mean(losses)))
+        if val_loss is not None:
+            history.val_loss.append(float(val_loss()))
+            bar.set_postfix(loss=history.train_loss[-1], val=history.val_loss[-1])
+            if history.val_loss[-1] < best:
+                best, waited, history.best_epoch = history.val_loss[-1], 0, epoch
+                best_params = {k: v.copy() for k, v in model.params.items()}
+            else:
+                waited += 1
+        else:
+            bar.set_postfix(loss=history.train_loss[-1])
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, history)
+        if patience is not None and waited >= patience:
+            history.stopped_early = True
+            break
+    if patience is not None and best_params is not None:
+        for k, v in best_params.items():
+            model.params[k][...] = v
+    return history
+
+
+def train_char_lm(
+    model,
+    ids,
+    optimizer,
+    epochs: int,
+    *,
+    batch_size: int = 32,
+    seq_len: int = 50,
+    clip_norm: float | None = 5.0,
+    progress: bool = False,
+    on_epoch_end: Callable[[int, History], None] | None = None,
+    val_loss: Callable[[], float] | None = None,
+) -> History:
+    """Train a :class:`course_pkg.models.CharLM` by truncated BPTT.
+
+    The id stream is cut into ``batch_size`` parallel rows, walked in
+    chunks of ``seq_len`` characters; each chunk starts from the final state
+    of the previous chunk of the same row (the state is carried, but no
+    gradient flows across a chunk boundary). The state is reset to zero at
+    the start of every epoch.
+    """
+    carried = {"states": None}  # the state carried from one chunk to the next
+
+    def batches(epoch):
+        carried["states"] = None
+        return char_lm_batches(ids, batch_size, seq_len)
+
+    def step(inputs, targets):
+        loss, grads, carried["states"] = model.loss_and_grads(inputs, targets, carried["states"])
+        return loss, grads
+
+    return fit(
+        model,
+        batches,
+        optimizer,
+        epochs,
+        clip_norm=clip_norm,
+        progress=progress,
+        on_epoch_end=on_epoch_end,
+        val_loss=val_loss,
+        loss_and_grads=step,
+    )

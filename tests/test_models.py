@@ -1,0 +1,255 @@
+"""Whole-model gradient checks: every parameter of every model, through every layer."""
+
+import numpy as np
+import pytest
+
+from course_pkg.cells import Cell
+from course_pkg.gradcheck import numerical_gradient, rel_error
+from course_pkg.lstm import lstm_backward, lstm_forward
+from course_pkg.models import (
+    CharLM,
+    EncoderDecoder,
+    Forecaster,
+    SequenceClassifier,
+    SequenceTagger,
+    count_params,
+    sample_from_logits,
+)
+from course_pkg.rnn import rnn_backward, rnn_forward
+
+
+def check_model(model, loss_fn, grads, tol=1e-7):
+    """Numerically differentiate loss_fn() with respect to each model parameter."""
+    assert set(grads) == set(model.params)
+    for name, value in model.params.items():
+
+        def f(v, name=name, original=value):
+            model.params[name] = v
+            try:
+                return loss_fn()
+            finally:
+                model.params[name] = original
+
+        num = numerical_gradient(f, value, h=1e-5)
+        err = rel_error(num, grads[name])
+        assert err < tol, f"{name}: relative error {err:.2e}"
+
+
+def scaled(model, rng, scale=0.5):
+    """Replace the initial parameters by larger random ones so no gradient is tiny."""
+    for k, v in model.params.items():
+        model.params[k] = scale * rng.standard_normal(v.shape)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_charlm_gradients_with_carried_state(cell, num_layers):
+    rng = np.random.default_rng(0)
+    model = CharLM(7, 4, rng=rng, cell=cell, embed_dim=3, num_layers=num_layers)
+    scaled(model, rng)
+    ids = rng.integers(0, 7, size=(2, 5))
+    states0 = [
+        tuple(0.5 * rng.standard_normal((2, 4)) for _ in range(2 if cell == "lstm" else 1))
+        for _ in range(num_layers)
+    ]
+    _, grads, final = model.loss_and_grads(ids[:, :-1], ids[:, 1:], states0)
+    check_model(model, lambda: model.loss_and_grads(ids[:, :-1], ids[:, 1:], states0)[0], grads)
+    # the final states are those of the last step, ready for the next chunk
+    full_logits, _ = model.forward(ids[:, :-1], states0)
+    assert len(final) == num_layers and final[-1][0].shape == (2, 4)
+    next_logits, _ = model.forward(ids[:, -1:], final)
+    joined, _ = model.forward(ids, states0)
+    np.testing.assert_allclose(next_logits[:, 0], joined[:, -1], atol=1e-12)
+    np.testing.assert_allclose(full_logits, joined[:, :-1], atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("loss", ["bce", "ce"])
+def test_classifier_gradients_with_lengths(cell, loss):
+    rng = np.random.default_rng(1)
+    n_out = 1 if loss == "bce" else 3
+    model = SequenceClassifier(
+        4, rng=rng, vocab_size=6, n_outputs=n_out, loss=loss, cell=cell, embed_dim=3
+    )
+    scaled(model, rng)
+    ids = rng.integers(1, 6, size=(3, 5))
+    lengths = np.array([5, 2, 3])
+    y = rng.integers(0, 2, size=3).astype(float) if loss == "bce" else rng.integers(0, 3, size=3)
+    _, grads = model.loss_and_grads(ids, y, lengths)
+    check_model(model, lambda: model.loss_and_grads(ids, y, lengths)[0], grads)
+    # what follows a sequence's end does not change its prediction
+    ids2 = ids.copy()
+    ids2[1, 2:] = 5
+    np.testing.assert_array_equal(model.predict(ids, lengths), model.predict(ids2, lengths))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_forecaster_gradients(cell):
+    rng = np.random.default_rng(2)
+    model = Forecaster(4, rng=rng, horizon=2, cell=cell, num_layers=2)
+    scaled(model, rng)
+    x = rng.standard_normal((3, 6, 1))
+    y = rng.standard_normal((3, 2))
+    _, grads = model.loss_and_grads(x, y)
+    check_model(model, lambda: model.loss_and_grads(x, y)[0], grads)
+    assert model.predict(x).shape == (3, 2)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_tagger_gradients(cell, bidirectional):
+    rng = np.random.default_rng(3)
+    model = SequenceTagger(
+        6, 3, 4, rng=rng, cell=cell, embed_dim=3, bidirectional=bidirectional, num_layers=2
+    )
+    scaled(model, rng)
+    ids = rng.integers(1, 6, size=(3, 4))
+    tags = rng.integers(0, 3, size=(3, 4))
+    lengths = np.array([4, 1, 3])
+    _, grads = model.loss_and_grads(ids, tags, lengths)
+    check_model(model, lambda: model.loss_and_grads(ids, tags, lengths)[0], grads)
+    pred = model.predict(ids, lengths)
+    assert np.all(pred[1, 1:] == 0) and np.all(pred[2, 3:] == 0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_encoder_decoder_gradients(cell, num_layers):
+    rng = np.random.default_rng(4)
+    model = EncoderDecoder(5, 6, 3, rng=rng, cell=cell, embed_dim=2, num_layers=num_layers)
+    scaled(model, rng)
+    src = rng.integers(1, 5, size=(2, 4))
+    src_lengths = np.array([4, 2])  # the encoder state is read at step 2 for row 1
+    tgt_in = rng.integers(0, 6, size=(2, 3))
+    tgt_out = rng.integers(0, 6, size=(2, 3))
+    mask = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    args = (src, src_lengths, tgt_in, tgt_out, mask)
+    _, grads = model.loss_and_grads(*args)
+    check_model(model, lambda: model.loss_and_grads(*args)[0], grads)
+
+
+def test_greedy_decode_follows_decode_step():
+    rng = np.random.default_rng(5)
+    model = EncoderDecoder(5, 6, 4, rng=rng, cell="lstm")
+    scaled(model, rng, 1.0)
+    src = rng.integers(1, 5, size=(3, 4))
+    lengths = np.array([4, 2, 3])
+    out = model.greedy_decode(src, lengths, bos=1, eos=2, max_len=5)
+    states, _, _ = model.encode(src, lengths)
+    tokens = np.full(3, 1)
+    for t in range(5):
+        logits, states = model.decode_step(tokens, states)
+        tokens = logits.argmax(axis=1)
+        for n in range(3):
+            if 2 not in out[n, :t]:
+                assert out[n, t] == tokens[n]
+            else:
+                assert out[n, t] == 0
+
+
+def test_sampling_is_seeded_and_top_k_one_is_greedy():
+    rng = np.random.default_rng(6)
+    model = CharLM(9, 8, rng=rng, cell="gru")
+    scaled(model, rng, 1.0)
+    prompt = np.array([1, 2, 3])
+    a = model.sample(prompt, 20, np.random.default_rng(7), temperature=0.8)
+    b = model.sample(prompt, 20, np.random.default_rng(7), temperature=0.8)
+    np.testing.assert_array_equal(a, b)
+    greedy = model.sample(prompt, 10, np.random.default_rng(8), top_k=1)
+    ids = prompt.copy()
+    for i in range(10):
+        logits, _ = model.forward(ids[None])
+        assert greedy[i] == logits[0, -1].argmax()
+        ids = np.append(ids, greedy[i])
+
+
+def test_sample_from_logits_distribution():
+    logits = np.log(np.array([[0.1, 0.2, 0.7]]))
+    rng = np.random.default_rng(9)
+    draws = np.array([sample_from_logits(logits, rng)[0] for _ in range(20000)])
+    np.testing.assert_allclose(np.bincount(draws, minlength=3) / 20000, [0.1, 0.2, 0.7], atol=0.01)
+    cold = np.array([sample_from_logits(logits, rng, temperature=0.1)[0] for _ in range(2000)])
+    assert (cold == 2).mean() > 0.99  # (0.7/0.2)**10: almost always the top class
+    top2 = np.array([sample_from_logits(logits, rng, top_k=2)[0] for _ in range(5000)])
+    assert 0 not in top2
+    np.testing.assert_allclose((top2 == 1).mean(), 0.2 / 0.9, atol=0.02)
+    with pytest.raises(ValueError, match="temperature must be > 0, got 0"):
+        sample_from_logits(logits, rng, temperature=0)
+    with pytest.raises(ValueError, match=r"top_k must be an integer in \[1, 3\], got 4"):
+        sample_from_logits(logits, rng, top_k=4)
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator, got int"):
+        sample_from_logits(logits, 3)
+
+
+def test_custom_cell_functions_are_used():
+    calls = []
+
+    def my_forward(*args):
+        calls.append("forward")
+        return rnn_forward(*args)
+
+    def my_backward(*args):
+        calls.append("backward")
+        return rnn_backward(*args)
+
+    rng = np.random.default_rng(10)
+    ours = SequenceClassifier(
+        3, rng=np.random.default_rng(0), vocab_size=5, cell=Cell("rnn", my_forward, my_backward)
+    )
+    ref = SequenceClassifier(3, rng=np.random.default_rng(0), vocab_size=5, cell="rnn")
+    ids = rng.integers(0, 5, size=(2, 4))
+    y = np.array([0.0, 1.0])
+    loss_a, grads_a = ours.loss_and_grads(ids, y)
+    loss_b, grads_b = ref.loss_and_grads(ids, y)
+    assert calls == ["forward", "backward"]
+    assert loss_a == loss_b
+    for k in grads_b:
+        np.testing.assert_array_equal(grads_a[k], grads_b[k])
+
+
+def test_custom_lstm_without_c0_cannot_carry_state():
+    cell = Cell(
+        "lstm",
+        forward=lambda x, h0, Wx, Wh, b: lstm_forward(x, h0, Wx, Wh, b),
+        backward=lstm_backward,
+    )
+    rng = np.random.default_rng(11)
+    params = cell.init_params(2, 3, rng)
+    x = rng.standard_normal((1, 2, 2))
+    h, cache = cell.forward(x, params, cell.zero_state(1, 3))
+    with pytest.raises(TypeError, match="takes no c0, so it cannot carry state"):
+        cell.forward(x, params, (h[:, -1], cache.c[:, -1]))
+
+
+def test_parameter_count_does_not_depend_on_sequence_length():
+    rng = np.random.default_rng(12)
+    D, H, K = 10, 20, 5
+    counts = {
+        "rnn": D * H + H * H + H,
+        "lstm": 4 * (D * H + H * H + H),
+        "gru": 3 * (D * H + H * H + 2 * H),
+    }
+    for cell, expected in counts.items():
+        model = SequenceTagger(30, K, H, rng=rng, cell=cell, embed_dim=D)
+        assert count_params(model.params) == 30 * D + expected + H * K + K
+
+
+def test_models_reject_bad_input():
+    rng = np.random.default_rng(13)
+    with pytest.raises(ValueError, match="give exactly one of vocab_size"):
+        SequenceClassifier(3, rng=rng)
+    with pytest.raises(
+        ValueError, match=r"loss must be one of \('bce', 'ce', 'mse'\), got 'hinge'"
+    ):
+        SequenceClassifier(3, rng=rng, vocab_size=4, loss="hinge")
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator, got int"):
+        CharLM(5, 3, rng=0)
+    model = CharLM(5, 3, rng=rng)
+    with pytest.raises(
+        ValueError, match=r"ids must hold indices in \[0, 5\), got values in \[0, 7\]"
+    ):
+        model.forward(np.array([[0, 7]]))
+    with pytest.raises(ValueError, match="prompt_ids must hold at least one id"):
+        model.sample(np.array([], dtype=np.int64), 3, rng)
+    with pytest.raises(ValueError, match="cell kind must be one of"):
+        CharLM(5, 3, rng=rng, cell="lstn")

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from course_pkg.datasets import CharVocab
+from course_pkg.models import CharLM
+from course_pkg.optim import SGD, Adam
+from course_pkg.train import fit, train_char_lm
+
+
+class Quadratic:
+    """loss = 0.5 * ||w - target||^2: a model whose optimum is known exactly."""
+
+    def __init__(self, target):
+        self.target = np.asarray(target, dtype=np.float64)
+        self.params = {"w": np.zeros_like(self.target)}
+
+    def loss_and_grads(self, scale=1.0):
+        diff = self.params["w"] - self.target
+        with np.errstate(over="ignore"):  # the divergence test overflows on purpose
+            return 0.5 * scale * float(diff @ diff), {"w": scale * diff}
+
+
+def one_batch(epoch):
+    return [()]
+
+
+def test_fit_reaches_the_optimum_and_records_history():
+    model = Quadratic([1.0, -2.0])
+    history = fit(model, one_batch, SGD(0.5), 20)
+    np.testing.assert_allclose(model.params["w"], [1.0, -2.0], atol=1e-5)
+    assert len(history.train_loss) == 20 and len(history.grad_norm) == 20
+    assert history.train_loss[0] == pytest.approx(2.5)  # 0.5 * (1 + 4)
+    assert history.train_loss[1] == pytest.approx(2.5 / 4)  # each step halves the error
+    assert not history.diverged and not history.stopped_early
+
+
+def test_fit_stops_on_divergence():
+    model = Quadratic([1.0])
+    history = fit(model, one_batch, SGD(3.0), 2000)  # |1 - 3| > 1: the error doubles each step
+    assert history.diverged
+    assert len(history.train_loss) < 2000
+    assert not np.isfinite(history.train_loss[-1]) or not np.isfinite(history.grad_norm[-1])
+
+
+def test_clipping_bounds_the_step():
+    model = Quadratic([100.0])
+    fit(model, one_batch, SGD(1.0), 1, clip_norm=2.0)
+    assert model.params["w"][0] == pytest.approx(2.0)  # gradient -100 clipped to norm 2
+    model = Quadratic([100.0, -0.5])
+    fit(model, one_batch, SGD(1.0), 1, clip_value=1.0)
+    np.testing.assert_allclose(model.params["w"], [1.0, -0.5])
+
+
+def test_early_stopping_restores_best_parameters():
+    model = Quadratic([1.0])
+    vals = iter([3.0, 1.0, 2.0, 2.5, 0.5])
+    seen = []
+
+    def val_loss():
+        seen.append(model.params["w"].copy())
+        return next(vals)
+
+    history = fit(model, one_batch, SGD(0.1), 10, val_loss=val_loss, patience=2)
+    assert history.stopped_early and history.best_epoch == 1
+    assert history.val_loss == [3.0, 1.0, 2.0, 2.5]
+    np.testing.assert_array_equal(model.params["w"], seen[1])
+
+
+def test_fit_rejects_bad_arguments():
+    model = Quadratic([1.0])
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        fit(model, one_batch, SGD(0.1), 0)
+    with pytest.raises(ValueError, match=r"patience \(early stopping\) needs a val_loss"):
+        fit(model, one_batch, SGD(0.1), 3, patience=1)
+
+
+def test_truncated_bptt_carries_state_between_chunks():
+    text = "abcabcabd" * 40
+    vocab = CharVocab.from_text(text)
+    ids = vocab.encode(text)
+    model = CharLM(vocab.size, 8, rng=np.random.default_rng(0), cell="gru", embed_dim=4)
+    calls = []
+    original = model.loss_and_grads
+
+    def spy(inputs, targets, states0=None):
+        calls.append(states0)
+        return original(inputs, targets, states0)
+
+    model.loss_and_grads = spy
+    history = train_char_lm(model, ids, Adam(1e-2), 2, batch_size=4, seq_len=10)
+    per_epoch = len(calls) // 2
+    assert calls[0] is None and calls[per_epoch] is None  # reset at each epoch
+    assert all(c is not None for c in calls[1:per_epoch])  # carried within an epoch
+    assert history.train_loss[1] < history.train_loss[0]
