@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test book lint format unit venv clean help
+.PHONY: test book lint format unit nbval constraints venv clean help
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -12,6 +12,8 @@ help:
 	@echo "make lint    ruff lint and format check only"
 	@echo "make format  apply ruff formatting and safe fixes"
 	@echo "make unit    the pytest suite only"
+	@echo "make nbval   re-run every chapter and compare its outputs (pytest --nbval)"
+	@echo "make constraints  re-pin constraints.txt from the current .venv"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -32,6 +34,13 @@ format: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q --nbval book --nbval-sanitize-with book/nbval_sanitize.cfg
+
+constraints: $(STAMP)
+	{ echo "# Exact versions the tests, notebooks and book were run with (make constraints)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -vi '^course.pkg' | sed 's/+cpu$$//'; } > constraints.txt
 
 test: lint unit
 
