@@ -215,3 +215,16 @@ def rnn_backward(dh, cache):
     dW = h_prev.reshape(N * T, H).T @ flat_delta
     db = flat_delta.sum(axis=0)
     return dx, dh_next, dU, dW, db
+
+
+def rnn_num_params(D: int, H: int, K: int = 0) -> int:
+    r"""Number of parameters of a vanilla RNN layer with an output layer of size ``K``.
+
+    ``U`` (D, H), ``W`` (H, H), ``b`` (H,) and, if ``K > 0``, ``V`` (H, K) and
+    ``c`` (K,): :math:`DH + H^2 + H + HK + K`. The sequence length does not
+    appear: the same weights serve every time step.
+    """
+    for name, value, low in (("D", D, 1), ("H", H, 1), ("K", K, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(D * H + H * H + H + H * K + K)
