@@ -43,6 +43,11 @@ class RecurrentStack:
     prefix : str
         Start of the parameter names, so two stacks (an encoder and a
         decoder) can share one parameter dict.
+    bidirectional_functions : (forward, backward), optional
+        Functions with the signatures of
+        :func:`course_pkg.bidirectional.bidirectional_forward` and
+        ``bidirectional_backward`` to use instead of the package's (the
+        assignments train a tagger on the student's own).
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class RecurrentStack:
         bidirectional: bool = False,
         merge: str = "concat",
         prefix: str = "rnn",
+        bidirectional_functions: tuple | None = None,
     ):
         self.cell = as_cell(cell)
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
@@ -70,6 +76,15 @@ class RecurrentStack:
         self.bidirectional = bool(bidirectional)
         self.merge = merge
         self.prefix = prefix
+        if bidirectional_functions is None:
+            bidirectional_functions = (bidirectional_forward, bidirectional_backward)
+        elif not self.bidirectional:
+            raise ValueError("bidirectional_functions needs bidirectional=True")
+        if len(bidirectional_functions) != 2 or not all(map(callable, bidirectional_functions)):
+            raise TypeError(
+                "bidirectional_functions must be a pair (forward, backward) of callables"
+            )
+        self._bi_forward, self._bi_backward = bidirectional_functions
 
     @property
     def output_size(self) -> int:
@@ -133,7 +148,7 @@ class RecurrentStack:
         for layer in range(self.num_layers):
             keys = self._layer_keys(layer)
             if self.bidirectional:
-                h, cache = bidirectional_forward(
+                h, cache = self._bi_forward(
                     h,
                     self._select(params, keys[0]),
                     self._select(params, keys[1]),
@@ -184,7 +199,7 @@ class RecurrentStack:
         for layer in range(self.num_layers - 1, -1, -1):
             keys = self._layer_keys(layer)
             if self.bidirectional:
-                dh, g_f, g_b = bidirectional_backward(dh, cache.caches[layer])
+                dh, g_f, g_b = self._bi_backward(dh, cache.caches[layer])
                 grads.update({keys[0] + n: g for n, g in g_f.items()})
                 grads.update({keys[1] + n: g for n, g in g_b.items()})
             else:

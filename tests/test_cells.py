@@ -71,3 +71,35 @@ def test_cells_and_stacks_reject_bad_configuration():
     bi = RecurrentStack("rnn", 2, 3, bidirectional=True)
     with pytest.raises(ValueError, match="a bidirectional stack always starts from zero states"):
         bi.forward(x, bi.init_params(np.random.default_rng(0)), [(np.zeros((1, 3)),)])
+
+
+def test_stack_runs_given_bidirectional_functions():
+    from course_pkg.bidirectional import bidirectional_backward, bidirectional_forward
+
+    calls = []
+
+    def fwd(*args):
+        calls.append("forward")
+        return bidirectional_forward(*args)
+
+    def bwd(*args):
+        calls.append("backward")
+        return bidirectional_backward(*args)
+
+    rng = np.random.default_rng(3)
+    ours = RecurrentStack("gru", 2, 3, bidirectional=True, bidirectional_functions=(fwd, bwd))
+    ref = RecurrentStack("gru", 2, 3, bidirectional=True)
+    params = ref.init_params(rng)
+    x = rng.standard_normal((2, 4, 2))
+    lengths = np.array([4, 2])
+    h, cache = ours.forward(x, params, lengths=lengths)
+    h_ref, cache_ref = ref.forward(x, params, lengths=lengths)
+    np.testing.assert_array_equal(h, h_ref)
+    dx, _, grads = ours.backward(np.ones_like(h), cache)
+    dx_ref, _, grads_ref = ref.backward(np.ones_like(h), cache_ref)
+    np.testing.assert_array_equal(dx, dx_ref)
+    assert calls == ["forward", "backward"] and grads.keys() == grads_ref.keys()
+    with pytest.raises(ValueError, match="bidirectional_functions needs bidirectional=True"):
+        RecurrentStack("gru", 2, 3, bidirectional_functions=(fwd, bwd))
+    with pytest.raises(TypeError, match="must be a pair"):
+        RecurrentStack("gru", 2, 3, bidirectional=True, bidirectional_functions=(fwd,))
