@@ -1,0 +1,66 @@
+"""Command line: ``python -m autograder grade ASSIGNMENT [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .grade import grade_class
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="autograde every submission of one assignment")
+    g.add_argument("assignment")
+    g.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: .)")
+    g.add_argument("--submissions", type=Path, help="folder <student>/<assignment>/ or a zip")
+    g.add_argument("--roster", type=Path, help="CSV with a student_id column")
+    g.add_argument("--out", type=Path, help="output folder (default: grading/<assignment>)")
+    g.add_argument("--jobs", type=int, help="submissions graded at once (default: CPU count)")
+    g.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    g.add_argument("--memory-mb", type=int, default=2048, help="kernel memory limit")
+    g.add_argument("--max-output-bytes", type=int, default=1_000_000)
+    g.add_argument("--no-sandbox", action="store_true", help="trusted submissions only")
+    g.add_argument("--no-runs-clean", action="store_true", help="skip the nbval-lax run")
+    g.add_argument("--no-gradebook", action="store_true", help="do not write gradebook.db")
+    s = sub.add_parser("sample", help="write a synthetic class of good and bad submissions")
+    s.add_argument("assignment")
+    s.add_argument("dest", type=Path)
+    s.add_argument("--course", type=Path, default=Path.cwd())
+    args = parser.parse_args(argv)
+    course = args.course.resolve()
+    if args.command == "sample":
+        from .sample import write_sample_class
+
+        source = course / "solutions" / args.assignment / f"{args.assignment}.ipynb"
+        write_sample_class(source, args.assignment, args.dest)
+        print(
+            f"wrote a sample class of {len(list(args.dest.iterdir())) - 1} students to {args.dest}"
+        )
+        return 0
+    results = grade_class(
+        args.assignment,
+        course_root=course,
+        submissions=(args.submissions or course / "submitted").resolve(),
+        out=(args.out or course / "grading" / args.assignment).resolve(),
+        roster=args.roster,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        max_output_bytes=args.max_output_bytes,
+        sandbox=not args.no_sandbox,
+        check_runs_clean=not args.no_runs_clean,
+        update_gradebook=not args.no_gradebook,
+    )
+    out = (args.out or course / "grading" / args.assignment).resolve()
+    print((out / "report.txt").read_text())
+    print(
+        f"grades: {out / 'grades.csv'}\nfeedback: {out / 'feedback'}\nfigure: {out / 'scores.png'}"
+    )
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

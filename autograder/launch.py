@@ -1,0 +1,34 @@
+"""Kernel launcher: what the grading kernelspec runs instead of ``ipykernel_launcher``.
+
+``python -m autograder.launch WORKDIR MEMORY_MB CONNECTION_FILE`` copies the
+connection file (written by jupyter_client, readable only by its owner) into
+the kernel's own folder, applies the resource limits, and replaces itself
+with an IPython kernel inside the sandbox (see :mod:`autograder.sandbox`).
+With ``MEMORY_MB`` set and ``--no-sandbox`` given, only the limits apply.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .sandbox import NOBODY, limit_resources, sandbox_argv
+
+
+def main(argv: list[str]) -> None:
+    workdir, memory_mb, connection_file = Path(argv[0]), int(argv[1]), argv[2]
+    sandboxed = "--no-sandbox" not in argv[3:]
+    local = workdir / "connection.json"
+    shutil.copy(connection_file, local)
+    if os.geteuid() == 0 and sandboxed:
+        os.chown(local, NOBODY, NOBODY)
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(local)]
+    command = sandbox_argv(workdir, kernel) if sandboxed else kernel
+    limit_resources(memory_mb)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,134 @@
+"""The grades CSV, the plain-text summary and the score-distribution figure."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+STATUSES = (
+    "graded",
+    "timed out",
+    "crashed",
+    "out of memory",
+    "notebook missing",
+    "notebook unreadable",
+)
+
+
+def question_ids(results) -> list[str]:
+    ids: list[str] = []
+    for r in results:
+        for q in r.questions:
+            if q not in ids:
+                ids.append(q)
+    return ids
+
+
+def write_csv(results, path: Path) -> None:
+    questions = question_ids(results)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "student_id",
+                "status",
+                "score",
+                "max_score",
+                *questions,
+                "runs_clean",
+                "reason",
+                "tampering",
+                "note",
+            ]
+        )
+        for r in results:
+            cells = []
+            for q in questions:
+                score = r.questions.get(q, [None, None])[0]
+                cells.append("" if score is None else f"{score:g}")
+            runs = "" if r.runs_clean is None else ("yes" if r.runs_clean else "no")
+            writer.writerow(
+                [
+                    r.student,
+                    r.status,
+                    f"{r.score:g}",
+                    f"{r.max_score:g}",
+                    *cells,
+                    runs,
+                    r.reason,
+                    "; ".join(r.tampering),
+                    r.note,
+                ]
+            )
+
+
+def summary(results, assignment: str) -> str:
+    lines = [f"Assignment {assignment}: {len(results)} students"]
+    for status in STATUSES:
+        n = sum(r.status == status for r in results)
+        if n:
+            lines.append(f"  {status}: {n}")
+    graded = [r for r in results if r.max_score]
+    if graded:
+        pct = [100 * r.score / r.max_score for r in graded]
+        lines.append(
+            f"Score (% of autograded points): mean {statistics.mean(pct):.1f}, "
+            f"median {statistics.median(pct):.1f}, min {min(pct):.1f}, max {max(pct):.1f}"
+        )
+    lines.append("Per question (mean score / max, share with full marks):")
+    for q in question_ids(results):
+        pairs = [
+            r.questions[q] for r in results if q in r.questions and r.questions[q][0] is not None
+        ]
+        if not pairs:
+            lines.append(f"  {q}: graded by hand")
+            continue
+        best = pairs[0][1]
+        mean = statistics.mean(s for s, _ in pairs)
+        full = sum(s == m for s, m in pairs) / len(pairs)
+        lines.append(f"  {q}: {mean:.2f} / {best:g}, {100 * full:.0f}% full")
+    problems = [r for r in results if r.status != "graded" or r.reason or r.tampering]
+    if problems:
+        lines.append("Needs a look:")
+        for r in problems:
+            what = r.reason or "; ".join(r.tampering)
+            lines.append(f"  {r.student}: {r.status}" + (f" ({what})" if what else ""))
+    unclean = [r.student for r in results if r.runs_clean is False]
+    if unclean:
+        lines.append("Do not run top to bottom as submitted: " + ", ".join(unclean))
+    return "\n".join(lines) + "\n"
+
+
+def figure(results, assignment: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    questions = [
+        q
+        for q in question_ids(results)
+        if any(q in r.questions and r.questions[q][0] is not None for r in results)
+    ]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    pct = [100 * r.score / r.max_score for r in results if r.max_score]
+    ax1.hist(
+        pct, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.01], color="#6fa8dc", edgecolor="k"
+    )
+    ax1.set(
+        xlabel="score (% of autograded points)",
+        ylabel="students",
+        title=f"{assignment}: total scores",
+    )
+    means = []
+    for q in questions:
+        pairs = [
+            r.questions[q] for r in results if q in r.questions and r.questions[q][0] is not None
+        ]
+        means.append(100 * sum(s for s, _ in pairs) / sum(m for _, m in pairs) if pairs else 0)
+    ax2.barh(questions[::-1], means[::-1], color="#93c47d", edgecolor="k")
+    ax2.set(xlim=(0, 100), xlabel="mean score (% of the question's points)", title="per question")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

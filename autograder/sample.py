@@ -1,0 +1,247 @@
+"""A synthetic class of submissions, good and bad, made from an assignment's notebooks.
+
+``python -m autograder sample ASSIGNMENT DEST`` writes
+``DEST/<student>/<ASSIGNMENT>/...`` (nbgrader's ``submitted/`` layout) and
+``DEST/roster.csv``. Each student is one case the grader must handle; the
+expected outcome of each is in :data:`CASES` (for the first assignment, whose
+last graded function is ``rnn_num_params``, worth 3 of 30 points).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION\n?", re.S)
+
+# the function whose body the "limit" cases break: worth 3 points in a1_unfolding
+VICTIM = "rnn_num_params"
+
+# where an attacker would look for the gradebook and the solutions (the course
+# root, the grader's temporary folders, relative to the notebook), a few levels deep
+_ROOTS = ["/work", "/work/main", "/tmp", "/root", "/home", "..", "../..", "../../.."]
+ATTACK_PATHS = [f"{r}/{'*/' * d}gradebook.db" for r in _ROOTS for d in range(4)]
+STEAL_PATTERNS = [f"{r}/{'*/' * d}solutions/*/*.ipynb" for r in _ROOTS for d in range(4)]
+STEAL_PATTERNS += [f"{r}/{'*/' * d}*.db" for r in _ROOTS for d in range(4)]
+
+# student -> (expected status, expected score in a1_unfolding, what the case is)
+CASES = {
+    "full": ("graded", 30, "the solution"),
+    "blank": ("graded", 0, "the release, untouched"),
+    "partial": ("graded", 9, "only the activation functions done"),
+    "tampered_tests": ("graded", 0, "blank answers, every test cell rewritten to pass"),
+    "deleted_test": ("graded", 30, "the solution with a test cell deleted"),
+    "markdown_test": ("graded", 30, "the solution with a test cell turned into markdown"),
+    "duplicated_cells": ("graded", 30, "the solution with cells duplicated"),
+    "metadata_changed": (
+        "graded",
+        30,
+        "the solution, nbgrader metadata stripped, kernelspec changed",
+    ),
+    "renamed": ("graded", 30, "the solution saved under another name, plus an extra notebook"),
+    "infinite_loop": ("timed out", 27, f"{VICTIM} never returns"),
+    "memory_bomb": ("out of memory", 27, f"{VICTIM} allocates 64 GB"),
+    "output_flood": ("graded", 27, f"{VICTIM} prints without end"),
+    "kernel_crash": ("crashed", 0, "the kernel process exits while grading"),
+    "corrupt_json": ("notebook unreadable", 0, "a truncated notebook file"),
+    "no_notebook": ("notebook missing", 0, "a submission without a notebook"),
+    "reexport": ("graded", 0, "answers that re-export course_pkg's implementation"),
+    "monkeypatch": ("graded", 0, "blank answers that patch numpy, builtins and the test helpers"),
+    "gradebook_attack": (
+        "graded",
+        30,
+        "the solution, plus code that tries to rewrite the gradebook",
+    ),
+    "solution_thief": ("graded", 0, "code that tries to read the solutions and hidden tests"),
+    "absent": ("notebook missing", 0, "on the roster, submitted nothing"),
+}
+
+
+def _release(source):
+    nb = copy.deepcopy(source)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = SOLUTION.sub(
+                "# YOUR CODE HERE\nraise NotImplementedError()\n", cell.source
+            )
+        cell.source = re.sub(
+            r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", "", cell.source, flags=re.S
+        )
+    return nb
+
+
+def _solution(source):
+    nb = copy.deepcopy(source)
+    for cell in nb.cells:
+        cell.source = re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n?", "", cell.source)
+        cell.source = re.sub(
+            r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", "", cell.source, flags=re.S
+        )
+    return nb
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _answer_cells(nb):
+    return [c for c in nb.cells if _meta(c).get("solution") and c.cell_type == "code"]
+
+
+def _test_cells(nb):
+    return [c for c in nb.cells if _meta(c).get("grade") and c.cell_type == "code"]
+
+
+def _break_victim(nb, body: str):
+    """Replace the body of the VICTIM function by ``body``."""
+    for cell in _answer_cells(nb):
+        if f"def {VICTIM}(" in cell.source:
+            head = cell.source[: cell.source.index(f"def {VICTIM}(")]
+            cell.source = head + f"def {VICTIM}(D, H, K=0):\n" + body
+            return nb
+    raise ValueError(f"no answer cell defines {VICTIM}")
+
+
+def make_cases(source_path: Path) -> dict:
+    """Notebook JSON text (or None / raw bytes) for each case, keyed by student."""
+    source = nbformat.read(source_path, as_version=4)
+    release, solution = _release(source), _solution(source)
+    cases = {}
+
+    cases["full"] = solution
+    cases["blank"] = release
+    partial = copy.deepcopy(release)
+    _answer_cells(partial)[0].source = _answer_cells(solution)[0].source
+    cases["partial"] = partial
+
+    tampered = copy.deepcopy(release)
+    for cell in _test_cells(tampered):
+        cell.source = 'print("all tests passed")'
+        _meta(cell)["points"] = 100
+    cases["tampered_tests"] = tampered
+
+    deleted = copy.deepcopy(solution)
+    deleted.cells.remove(_test_cells(deleted)[1])
+    cases["deleted_test"] = deleted
+
+    markdown = copy.deepcopy(solution)
+    target = _test_cells(markdown)[0]
+    index = markdown.cells.index(target)
+    markdown.cells[index] = nbformat.v4.new_markdown_cell(target.source, metadata=target.metadata)
+    cases["markdown_test"] = markdown
+
+    duplicated = copy.deepcopy(solution)
+    duplicated.cells = [c for cell in duplicated.cells for c in (cell, copy.deepcopy(cell))]
+    for i, cell in enumerate(duplicated.cells):
+        cell["id"] = f"dup-{i:03d}"
+    cases["duplicated_cells"] = duplicated
+
+    stripped = copy.deepcopy(solution)
+    for cell in stripped.cells:
+        cell.metadata = {}
+    stripped.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    cases["metadata_changed"] = stripped
+    cases["renamed"] = solution
+
+    cases["infinite_loop"] = _break_victim(
+        copy.deepcopy(solution), "    while True:\n        pass\n"
+    )
+    cases["memory_bomb"] = _break_victim(
+        copy.deepcopy(solution), "    hog = np.ones((1 << 33,))\n    return int(hog.sum())\n"
+    )
+    cases["output_flood"] = _break_victim(
+        copy.deepcopy(solution), '    while True:\n        print("spam " * 2000)\n'
+    )
+    crash = copy.deepcopy(solution)
+    _answer_cells(crash)[-1].source += "\nimport os\nos._exit(3)\n"
+    cases["kernel_crash"] = crash
+
+    reexport = copy.deepcopy(release)
+    for cell in _answer_cells(reexport):
+        names = re.findall(r"^def (\w+)", cell.source, flags=re.M)
+        lines = []
+        for name in names:
+            for module in ("activations", "rnn", "scalar_rnn"):
+                statement = f"from course_pkg.{module} import {name}"
+                lines.append(f"try:\n    {statement}\nexcept ImportError:\n    pass")
+        cell.source = "\n".join(lines)
+    cases["reexport"] = reexport
+
+    patch = copy.deepcopy(release)
+    _answer_cells(patch)[0].source = (
+        "import builtins, numpy as np, course_pkg.checks\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.array_equal = lambda *a, **k: True\n"
+        "course_pkg.checks.check_array = lambda *a, **k: None\n"
+        "course_pkg.checks.check_own_implementation = lambda fn, name, mods, *a, **k: fn(*a, **k)\n"
+        "builtins.abs = lambda x: 0\n"
+        "get_ipython().showtraceback = lambda *a, **k: None\n"
+        "def sigmoid(z):\n    return z\n"
+    )
+    cases["monkeypatch"] = patch
+
+    attack = copy.deepcopy(solution)
+    _answer_cells(attack)[0].source += (
+        "\nimport glob, os, sqlite3\n"
+        f"for path in [p for pattern in {ATTACK_PATHS!r} for p in glob.glob(pattern)]:\n"
+        "    try:\n"
+        "        db = sqlite3.connect(path)\n"
+        "        db.execute('UPDATE grade SET auto_score = 1000')\n"
+        "        db.commit()\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "    try:\n"
+        "        open(path, 'w').write('owned')\n"
+        "    except Exception:\n"
+        "        pass\n"
+    )
+    cases["gradebook_attack"] = attack
+
+    thief = copy.deepcopy(release)
+    _answer_cells(thief)[0].source = (
+        "import glob\n"
+        "stolen = []\n"
+        f"for pattern in {STEAL_PATTERNS!r}:\n"
+        "    for path in glob.glob(pattern):\n"
+        "        try:\n"
+        "            stolen.append(open(path, errors='replace').read())\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "print('stolen:', len(stolen), 'files')\n"
+        "print('\\n'.join(stolen)[:5000])\n"
+    )
+    cases["solution_thief"] = thief
+
+    text = {student: nbformat.writes(nb) for student, nb in cases.items()}
+    text["corrupt_json"] = text["full"][: len(text["full"]) // 2]
+    return text
+
+
+def write_sample_class(source_path: Path, assignment: str, dest: Path) -> None:
+    cases = make_cases(source_path)
+    for student, text in cases.items():
+        folder = dest / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "my_work.ipynb" if student == "renamed" else f"{assignment}.ipynb"
+        (folder / name).write_text(text)
+    renamed = dest / "renamed" / assignment
+    (renamed / "scratch.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
+    folder = dest / "no_notebook" / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "answers.txt").write_text("I wrote my answers in a text file.\n")
+    with open(dest / "roster.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student_id"])
+        for student in CASES:
+            writer.writerow([student])
+
+
+if __name__ == "__main__":
+    source_arg, assignment_arg, dest_arg = sys.argv[1:4]
+    write_sample_class(Path(source_arg), assignment_arg, Path(dest_arg))

@@ -1,0 +1,132 @@
+"""Run a student's code where it cannot see the course, other students, or the network.
+
+Each kernel runs under bubblewrap (Debian package ``bubblewrap``) in fresh
+user, mount, PID, network, IPC and UTS namespaces. Its file system holds only
+what Python needs, read-only (``/usr``, ``/etc``, the Python installation,
+the virtual environment and the ``course_pkg`` sources), a private ``/tmp``,
+and one writable folder of its own. The course folder with the solutions,
+the gradebook and the other submissions is simply not there. When the
+grader runs as root, the kernel is started as ``nobody`` (uid 65534) first,
+so it has no privilege on the host even through the user namespace.
+
+Resource limits (set with ``setrlimit`` before the sandbox starts): address
+space (memory), file size, and core dumps off. Wall-clock limits per cell
+and per submission are enforced by the grader.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import sys
+from pathlib import Path
+
+NOBODY = 65534
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+def bwrap_path() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap`, "
+            "or pass --no-sandbox to grade without isolation (trusted submissions only)"
+        )
+    return path
+
+
+def readonly_paths() -> list[str]:
+    """Host folders the kernel may read: the system, Python, the venv, course_pkg."""
+    import course_pkg
+
+    paths = ["/usr", "/etc", sys.base_prefix, sys.prefix, str(Path(course_pkg.__file__).parent)]
+    seen, result = set(), []
+    for p in paths:
+        real = os.path.realpath(p)
+        for candidate in (p, real):
+            if candidate not in seen and os.path.exists(candidate):
+                seen.add(candidate)
+                result.append(candidate)
+    return result
+
+
+def sandbox_argv(workdir: Path, command: list[str], *, drop_to_nobody: bool | None = None) -> list:
+    """The command line that runs ``command`` inside the sandbox with ``workdir`` writable."""
+    # /tmp first: later binds may lie below it and must not be hidden by it
+    argv = [bwrap_path(), "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
+    # bwrap would create the parents of a mount point with mode 0700, which an
+    # unprivileged kernel could not traverse: create them 0755 first
+    made = set()
+    for path in [*readonly_paths(), str(workdir)]:
+        for parent in reversed(Path(path).parents[:-1]):
+            if str(parent) not in made and str(parent) not in ("/usr", "/etc"):
+                made.add(str(parent))
+                argv += ["--perms", "0755", "--dir", str(parent)]
+    for path in readonly_paths():
+        argv += ["--ro-bind", path, path]
+    for link, target in (
+        ("/bin", "usr/bin"),
+        ("/sbin", "usr/sbin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+    ):
+        if os.path.islink(link):
+            argv += ["--symlink", target, link]
+        elif os.path.isdir(link):
+            argv += ["--ro-bind", link, link]
+    argv += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    if drop_to_nobody is None:
+        drop_to_nobody = os.geteuid() == 0
+    if drop_to_nobody:
+        # As root, bwrap needs no user namespace; the command then drops to nobody
+        # inside, so it has no privilege at all, not even over root's files.
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+        argv += ["--unshare-cgroup-try"]
+    else:
+        argv += ["--unshare-all"]  # an unprivileged user gets a user namespace
+    argv += ["--die-with-parent", "--new-session", "--clearenv"]
+    env = {
+        "HOME": str(workdir),
+        "PATH": f"{sys.prefix}/bin:/usr/bin:/bin",
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_RUNTIME_DIR": str(workdir / ".runtime"),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+    }
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    if drop_to_nobody:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise SandboxUnavailable("running as root needs setpriv (util-linux) to drop to nobody")
+        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        command = [*drop, "--", *command]
+    return [*argv, "--", *command]
+
+
+def limit_resources(memory_mb: int, max_file_mb: int = 64) -> None:
+    """Called in the child before exec: cap memory and file sizes, no core dumps."""
+    memory = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    size = max_file_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Create the kernel's writable folder, owned by the uid the kernel will run as."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for sub in (".runtime", ".ipython", ".matplotlib"):
+        (workdir / sub).mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        for path in [workdir, *workdir.rglob("*")]:
+            os.chown(path, NOBODY, NOBODY)

@@ -1,0 +1,304 @@
+"""Grade one submission in a private, throwaway course folder.
+
+Run as ``python -m autograder.worker JOB.json``; it writes ``result.json``
+beside the job. Each worker has its own gradebook (a copy of a template), so
+workers running in parallel never write to the same database; the
+coordinator (:mod:`autograder.grade`) merges the results into the course
+gradebook afterwards, one at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .guard import read_restore_report
+from .sandbox import limit_resources, prepare_workdir, sandbox_argv
+from .stage import HIDDEN_MARKERS, Ungradable, build_graded_notebook, nbgrader_meta
+
+HIDDEN_BLOCK = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
+)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class Job:
+    assignment: str
+    student: str
+    source: str  # the instructor's notebook (solutions + hidden tests)
+    submission: str  # the student's notebook file
+    gradebook_template: str  # a gradebook.db that knows the assignment
+    workdir: str  # private folder for this job
+    nonce: str
+    timeout: int = 60  # seconds per cell
+    memory_mb: int = 2048
+    max_output_bytes: int = 1_000_000
+    sandbox: bool = True
+    check_runs_clean: bool = True
+    course_id: str = "rnn-course"
+
+
+@dataclass
+class Result:
+    student: str
+    status: str  # graded, timed out, crashed, out of memory, notebook missing, notebook unreadable
+    reason: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    questions: dict = field(default_factory=dict)  # grade_id -> [score, max_score]
+    tampering: list = field(default_factory=list)
+    runs_clean: bool | None = None  # the submitted notebook runs top to bottom (nbval-lax)
+    runs_clean_detail: str = ""
+    feedback: str = ""  # path of the feedback HTML
+    seconds: float = 0.0
+    note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
+
+
+def _config(job: Job, course: Path, kernel_dir: Path):
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+    from traitlets.config import Config
+
+    from .execute import CappedExecute
+
+    c = Config()
+    c.CourseDirectory.root = str(course)
+    c.CourseDirectory.course_id = job.course_id
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    c.OverwriteCells.add_missing_cells = True
+    c.Execute.timeout = job.timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.allow_errors = True
+    c.Execute.raise_on_iopub_timeout = False
+    c.Execute.startup_timeout = 60
+    c.CappedExecute.max_output_bytes = job.max_output_bytes
+    c.LimitOutput.max_lines = 200
+    c.Autograde.autograde_preprocessors = [
+        CappedExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    # the kernel talks over Unix sockets in its own folder: it has no network
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = str(kernel_dir / "kernel")
+    return c
+
+
+def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job) -> None:
+    spec_dir = jupyter_dir / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.memory_mb)]
+    argv += ["{connection_file}"] + ([] if job.sandbox else ["--no-sandbox"])
+    spec = {
+        "argv": argv,
+        "display_name": "Python 3 (sandboxed grading)",
+        "language": "python",
+        "interrupt_mode": "message",  # a signal would stop at bwrap; a message reaches the kernel
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+
+
+def _scores(api, assignment: str, student: str) -> dict:
+    scores = {}
+    with api.gradebook as gb:
+        submission = gb.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.cell.cell_type == "code" or grade.auto_score is not None:
+                    scores[grade.cell.name] = [grade.auto_score, grade.max_score]
+                else:  # manually graded answers: not autograded
+                    scores[grade.cell.name] = [None, grade.max_score]
+    return scores
+
+
+def _failure_kind(notebook) -> tuple[str, str]:
+    """(status, reason) from the outputs of an executed notebook."""
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            ename = out.get("ename", "")
+            trace = ANSI.sub("", "\n".join(out.get("traceback", [])))
+            if ename == "CellTimeoutError" or "CellTimeoutError" in trace:
+                return "timed out", f"a cell ran longer than the limit: {cell.source[:60]!r}"
+            if ename == "MemoryError":
+                return "out of memory", f"a cell exceeded the memory limit: {cell.source[:60]!r}"
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            if "output truncated by the grader" in out.get("text", ""):
+                return "graded", "a cell's output exceeded the output cap and was cut"
+    return "graded", ""
+
+
+def _feedback_notebook(autograded, release, nonce: str):
+    """A copy of the graded notebook fit for the student: no hidden tests, no guard cells."""
+    visible = {
+        nbgrader_meta(c).get("grade_id"): c.source for c in release.cells if nbgrader_meta(c)
+    }
+    notebook = copy.deepcopy(autograded)
+    kept = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and f"__course_guard_{nonce}" in cell.source:
+            continue  # the guard and restore cells are the grader's, not the student's
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            hidden = len(HIDDEN_BLOCK.findall(cell.source))
+            cell.source = HIDDEN_MARKERS.sub("", visible.get(meta.get("grade_id"), ""))
+            if hidden:
+                cell.source += "\n# (hidden tests ran here; their code is not shown)"
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    # the traceback would quote hidden test lines: keep only the message
+                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+        kept.append(cell)
+    notebook.cells = kept
+    return notebook
+
+
+def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
+    """Run the notebook as submitted, top to bottom, in the sandbox (pytest --nbval-lax)."""
+    box = work / "nbval"
+    box.mkdir()
+    target = box / "submission.ipynb"
+    shutil.copy(job.submission, target)
+    prepare_workdir(box)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
+    command += ["--nbval-cell-timeout", str(job.timeout), target.name]
+    argv = sandbox_argv(box, command) if job.sandbox else command
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=box,
+            capture_output=True,
+            text=True,
+            timeout=job.timeout * 4 + 60,
+            preexec_fn=lambda: limit_resources(job.memory_mb),
+        )
+    except subprocess.TimeoutExpired:
+        return False, "did not finish in time"
+    summary = [line for line in done.stdout.splitlines() if "passed" in line or "failed" in line]
+    tail = summary[-1].strip("= ") if summary else done.stderr.strip()[-200:]
+    return done.returncode == 0, tail
+
+
+def grade(job: Job) -> Result:
+    start = time.perf_counter()
+    result = Result(student=job.student, status="graded")
+    work = Path(job.workdir)
+    course = work / "course"
+    kernel_dir = work / "kernel"
+    jupyter_dir = work / "jupyter"
+    source_dir = course / "solutions" / job.assignment
+    source_dir.mkdir(parents=True)
+    notebook_name = f"{job.assignment}.ipynb"
+    shutil.copy(job.source, source_dir / notebook_name)
+    shutil.copy(job.gradebook_template, course / "gradebook.db")
+    prepare_workdir(kernel_dir)
+    _write_kernelspec(jupyter_dir, kernel_dir, job)
+    os.environ["JUPYTER_PATH"] = str(jupyter_dir)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    source = nbformat.read(job.source, as_version=4)
+    try:
+        graded = build_graded_notebook(Path(job.source), Path(job.submission), job.nonce)
+    except Ungradable as err:
+        result.status, result.reason = err.status, err.reason
+        result.max_score = sum(
+            float(nbgrader_meta(c).get("points", 0))
+            for c in source.cells
+            if nbgrader_meta(c).get("grade")
+        )
+        result.seconds = time.perf_counter() - start
+        return result
+    submitted = course / "submitted" / job.student / job.assignment
+    submitted.mkdir(parents=True)
+    nbformat.write(graded, submitted / notebook_name)
+
+    from nbgrader.apps import NbGraderAPI
+
+    api = NbGraderAPI(config=_config(job, course, kernel_dir))
+    outcome = api.autograde(job.assignment, job.student, force=True, create=True)
+    autograded_path = course / "autograded" / job.student / job.assignment / notebook_name
+    if not outcome["success"] or not autograded_path.exists():
+        log = ANSI.sub("", outcome.get("log") or outcome.get("error") or "")
+        died = "DeadKernelError" in log or "Kernel died" in log
+        result.status = "crashed"
+        last = [line for line in log.splitlines() if "Error" in line or "error" in line][-1:]
+        result.reason = "the kernel died" if died else "nbgrader could not autograde the notebook"
+        result.reason += f" ({last[0].strip()[:160]})" if last else ""
+        result.max_score = sum(
+            float(nbgrader_meta(c).get("points", 0))
+            for c in source.cells
+            if nbgrader_meta(c).get("grade")
+        )
+        result.seconds = time.perf_counter() - start
+        return result
+
+    scores = _scores(api, job.assignment, job.student)
+    autograded = nbformat.read(autograded_path, as_version=4)
+    test_ids = [g for g, (s, _) in scores.items() if s is not None]
+    missing, tampering = read_restore_report(autograded, job.nonce, test_ids)
+    result.status, result.reason = _failure_kind(autograded)
+    if tampering or missing:
+        result.tampering = sorted(set(tampering)) + [f"guard skipped before {g}" for g in missing]
+        for grade_id in test_ids:
+            scores[grade_id][0] = 0.0
+        result.reason = "answers changed the grading environment; autograded score set to 0"
+    result.questions = scores
+    result.score = float(sum(s for s, _ in scores.values() if s is not None))
+    result.max_score = float(sum(m for _, m in scores.values()))
+
+    release = nbformat.read(Path(job.source), as_version=4)
+    for cell in release.cells:
+        cell.source = re.sub(
+            r"### BEGIN SOLUTION\n.*?### END SOLUTION\n?", "", cell.source, flags=re.S
+        )
+        cell.source = HIDDEN_BLOCK.sub("", cell.source)
+    nbformat.write(_feedback_notebook(autograded, release, job.nonce), autograded_path)
+    feedback = api.generate_feedback(job.assignment, job.student, force=True)
+    html = (
+        course
+        / "feedback"
+        / job.student
+        / job.assignment
+        / notebook_name.replace(".ipynb", ".html")
+    )
+    if feedback["success"] and html.exists():
+        result.feedback = str(html)
+    if job.check_runs_clean:
+        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def main(argv: list[str]) -> None:
+    job_path = Path(argv[0])
+    job = Job(**json.loads(job_path.read_text()))
+    result = grade(job)
+    (job_path.parent / "result.json").write_text(json.dumps(asdict(result), indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
