@@ -17,6 +17,7 @@ import pytest
 
 from autograder.grade import grade_class
 from autograder.sample import CASES, write_sample_class
+
 from nbgrader_util import ROOT
 
 ASSIGNMENT = "a1_unfolding"
@@ -115,7 +116,7 @@ def test_gradebook_holds_the_merged_scores_and_survived_the_attack(graded):
 
 
 def test_regrading_gives_the_same_grades(graded):
-    course, tmp, first, options = graded
+    _, tmp, first, options = graded
     subset = tmp / "again"
     for student in ("full", "partial", "monkeypatch", "corrupt_json"):
         shutil.copytree(tmp / "sub" / student, subset / student)
