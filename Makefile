@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test book lint format unit nbval solutions release constraints venv clean help
+.PHONY: bench test book lint format unit nbval solutions release constraints venv clean help sysdeps grade grade-sample sample-class
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -16,6 +16,11 @@ help:
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 	@echo "make solutions    run every solution notebook top to bottom (pytest --nbval-lax)"
 	@echo "make release      regenerate assignments/ from solutions/ with nbgrader"
+	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv]"
+	@echo "            autograde a class in parallel, sandboxed; grades, feedback, report in grading/"
+	@echo "make grade-sample  grade the synthetic sample class in sample_class/ (try it first)"
+	@echo "make sample-class  regenerate sample_class/ from the solutions"
+	@echo "make bench   speed of course_pkg against PyTorch and a textbook baseline (not part of test)"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -53,10 +58,36 @@ constraints: $(STAMP)
 	{ echo "# Exact versions the tests, notebooks and book were run with (make constraints)."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -vi '^course.pkg' | sed 's/+cpu$$//'; } > constraints.txt
 
-test: lint unit solutions
+# System packages: bubblewrap is the grader's sandbox. Installed when missing and we are root.
+sysdeps:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; \
+	  else echo "warning: install bubblewrap (bwrap) for the grader's sandbox"; fi; }
+
+ASSIGNMENT ?= a1_unfolding
+grade: $(STAMP) sysdeps
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) \
+	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER))
+
+grade-sample: $(STAMP) sysdeps
+	$(BIN)/python -m autograder grade a1_unfolding --submissions sample_class/a1_unfolding \
+	  --roster sample_class/a1_unfolding/roster.csv --out grading/sample --no-gradebook
+
+sample-class: $(STAMP)
+	rm -rf sample_class/a1_unfolding
+	$(BIN)/python -m autograder sample a1_unfolding sample_class/a1_unfolding
+
+test: sysdeps lint unit solutions
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+BENCH_THREADS ?= 1
+bench: $(STAMP)
+	BENCH_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS) OMP_NUM_THREADS=$(BENCH_THREADS) \
+	  MKL_NUM_THREADS=$(BENCH_THREADS) $(BIN)/python bench/run.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

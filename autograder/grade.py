@@ -49,6 +49,20 @@ def _ensure_alembic_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+def gradebook_url(config, course_root: Path) -> str:
+    """The course gradebook's URL; a relative SQLite path is taken from the course root.
+
+    Any SQLAlchemy URL nbgrader accepts works (``postgresql://...`` for a
+    server shared by several graders); only this process writes to it.
+    """
+    url = config.CourseDirectory.db_url if "db_url" in config.CourseDirectory else ""
+    url = url or "sqlite:///gradebook.db"
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
+        url = prefix + str(course_root / url[len(prefix) :])
+    return url
+
+
 def gradebook_template(course_root: Path, assignment: str, workdir: Path) -> Path:
     """A fresh gradebook that knows the assignment (each worker starts from a copy)."""
     from nbgrader.apps import NbGraderAPI
@@ -95,11 +109,7 @@ def merge_into_gradebook(course_root: Path, assignment: str, results) -> None:
     from nbgrader.apps import NbGraderAPI
 
     config = _course_config(course_root)
-    db_url = (
-        config.CourseDirectory.db_url
-        if "db_url" in config.CourseDirectory
-        else (f"sqlite:///{course_root / 'gradebook.db'}")
-    )
+    db_url = gradebook_url(config, course_root)
     with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
         known = {a.name for a in gb.assignments}
     if assignment not in known:

@@ -1,0 +1,37 @@
+"""The benchmark's per-example textbook baseline computes the same gradients as course_pkg."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_pkg.gru import gru_backward, gru_forward
+from course_pkg.lstm import lstm_backward, lstm_forward
+from course_pkg.rnn import rnn_backward, rnn_forward
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import textbook
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_textbook_baseline_matches_course_pkg(cell):
+    rng = np.random.default_rng(0)
+    N, T, D, H = 3, 4, 5, 2
+    g = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    x = rng.standard_normal((N, T, D))
+    h0 = rng.standard_normal((N, H))
+    dh = rng.standard_normal((N, T, H))
+    shapes = [(D, g * H), (H, g * H), (g * H,)] + ([(g * H,)] if cell == "gru" else [])
+    params = [0.5 * rng.standard_normal(s) for s in shapes]
+    forward, backward, baseline = {
+        "rnn": (rnn_forward, rnn_backward, textbook.rnn_train_step),
+        "lstm": (lstm_forward, lstm_backward, textbook.lstm_train_step),
+        "gru": (gru_forward, gru_backward, textbook.gru_train_step),
+    }[cell]
+    h, cache = forward(x, h0, *params)
+    grads = backward(dh, cache)[2:]
+    h_ref, *grads_ref = baseline(x, h0, *params, dh)
+    np.testing.assert_allclose(h_ref, h, atol=1e-12)
+    for ours, ref in zip(grads, grads_ref, strict=True):
+        np.testing.assert_allclose(ref, ours, atol=1e-12)
