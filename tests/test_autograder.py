@@ -129,3 +129,13 @@ def test_regrading_gives_the_same_grades(graded):
             first[r.student].score,
             first[r.student].questions,
         )
+
+
+def test_shipped_sample_class_is_in_sync(tmp_path):
+    shipped = ROOT / "sample_class" / ASSIGNMENT
+    write_sample_class(
+        ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT, tmp_path
+    )
+    fresh = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    committed = {p.relative_to(shipped): p.read_bytes() for p in shipped.rglob("*") if p.is_file()}
+    assert fresh == committed, "sample_class/ is stale: run `make sample-class` and commit"
