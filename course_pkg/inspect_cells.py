@@ -1,0 +1,336 @@
+r"""Looking inside trained gated cells: gate values, memory units, cell-path gains, sensitivities.
+
+Taught in "LSTM" (``book/07_lstm``), "GRU" (``book/08_gru``) and
+"Bidirectional RNNs" (``book/09_bidirectional``). Nothing here changes how a
+cell computes: every function reads what the package's forward functions
+already return (the caches of :func:`course_pkg.lstm.lstm_forward` and
+:func:`course_pkg.gru.gru_forward`) or calls the cells' own forward and
+backward passes.
+
+- :func:`lstm_gates`, :func:`gru_gates`: the gate activations of every step,
+  split into named (N, T, H) arrays;
+- :func:`cell_path_gain`: the products of forget gates that carry a gradient
+  back along the LSTM's cell state (the constant error carousel);
+- :func:`unit_target_correlation`: which hidden units store a quantity;
+- :func:`layer_params`: one recurrent layer's parameters out of a model's
+  flat parameter dict;
+- :func:`input_gradient`: how much a readout of the last state depends on
+  the input at every earlier step;
+- :func:`accuracy_by_word`: per-word accuracy of a tagger.
+
+Shapes: N batch, T time, D input features, H hidden units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_float_array, as_index_array, check_cache, check_shape
+from .cells import as_cell
+from .gru import GRUCache
+from .lstm import LSTMCache
+
+
+class LSTMGates(NamedTuple):
+    """The activations of an LSTM over a sequence, each (N, T, H) (see :func:`lstm_gates`)."""
+
+    i: np.ndarray  # input gate, in (0, 1)
+    f: np.ndarray  # forget gate, in (0, 1)
+    g: np.ndarray  # candidate cell value, in (-1, 1)
+    o: np.ndarray  # output gate, in (0, 1)
+    c: np.ndarray  # cell state c_t
+    h: np.ndarray  # hidden state h_t = o_t * tanh(c_t)
+
+
+class GRUGates(NamedTuple):
+    """The activations of a GRU over a sequence, each (N, T, H) (see :func:`gru_gates`)."""
+
+    r: np.ndarray  # reset gate, in (0, 1)
+    z: np.ndarray  # update gate, in (0, 1): the share of the old state that is kept
+    n: np.ndarray  # candidate state, in (-1, 1)
+    h: np.ndarray  # hidden state h_t = z_t * h_{t-1} + (1 - z_t) * n_t
+
+
+def lstm_gates(cache: LSTMCache) -> LSTMGates:
+    r"""Split the gate activations an LSTM forward pass cached into named arrays.
+
+    Parameters
+    ----------
+    cache : LSTMCache
+        From :func:`course_pkg.lstm.lstm_forward` (for a model, the layer's
+        cache, e.g. ``cache.stack.caches[0]``).
+
+    Returns
+    -------
+    LSTMGates
+        ``i, f, g, o, c, h``, each (N, T, H); entry ``[n, t]`` belongs to
+        step ``t`` (0-based) of sequence ``n``. They are views of the cache,
+        not copies.
+
+    Raises
+    ------
+    TypeError
+        ``cache`` is not an :class:`~course_pkg.lstm.LSTMCache`.
+
+    Notes
+    -----
+    The cache stores the four activated blocks side by side in PyTorch's
+    order, ``gates[..., :H]`` = :math:`i_t`, then :math:`f_t`, :math:`g_t`,
+    :math:`o_t`.
+    """
+    check_cache("cache", cache, LSTMCache)
+    H = cache.h.shape[2]
+    i, f, g, o = (cache.gates[:, :, k * H : (k + 1) * H] for k in range(4))
+    return LSTMGates(i, f, g, o, cache.c, cache.h)
+
+
+def gru_gates(cache: GRUCache) -> GRUGates:
+    """Split the gate activations a GRU forward pass cached into named arrays.
+
+    Parameters
+    ----------
+    cache : GRUCache
+        From :func:`course_pkg.gru.gru_forward` (either ``reset_after``).
+
+    Returns
+    -------
+    GRUGates
+        ``r, z, n, h``, each (N, T, H), views of the cache.
+
+    Raises
+    ------
+    TypeError
+        ``cache`` is not a :class:`~course_pkg.gru.GRUCache`.
+    """
+    check_cache("cache", cache, GRUCache)
+    H = cache.h.shape[2]
+    r, z, n = (cache.gates[:, :, k * H : (k + 1) * H] for k in range(3))
+    return GRUGates(r, z, n, cache.h)
+
+
+def cell_path_gain(f) -> np.ndarray:
+    r"""How much of a gradient on the last cell state reaches each earlier one along the cell path.
+
+    Parameters
+    ----------
+    f : ndarray (N, T, H)
+        Forget-gate values :math:`f_1, \dots, f_T` (``lstm_gates(cache).f``).
+
+    Returns
+    -------
+    gain : ndarray (N, T, H)
+        ``gain[:, t]`` is :math:`\prod_{k=t+1}^{T-1} f_k` (0-based steps),
+        the factor by which the carousel carries a gradient from
+        :math:`c_{T-1}` (the last cell state) back to :math:`c_t`;
+        ``gain[:, -1] == 1``.
+
+    Raises
+    ------
+    TypeError
+        ``f`` not a float array.
+    ValueError
+        ``f`` not 3-D, or values outside [0, 1].
+
+    Notes
+    -----
+    From :math:`c_t = f_t \odot c_{t-1} + i_t \odot g_t`, the direct
+    derivative :math:`\partial c_t / \partial c_{t-1}` is the diagonal
+    matrix :math:`\operatorname{diag}(f_t)`: no weight matrix and no
+    squashing derivative. Chaining it gives the product of forget gates.
+    (The full gradient also has paths that leave the cell through
+    :math:`h` and come back through the gates; this is the path that does
+    not fade when :math:`f \approx 1`.)
+    """
+    f = as_float_array("f", f, ndim=3)
+    if f.size and (f.min() < 0.0 or f.max() > 1.0):
+        raise ValueError(
+            f"f must hold forget-gate values in [0, 1], got values in [{f.min()}, {f.max()}]"
+        )
+    # reversed cumulative product of f_{t+1} .. f_{T-1}: shift by one, then multiply from the end
+    shifted = np.concatenate([f[:, 1:], np.ones_like(f[:, :1])], axis=1)  # f_{t+1}, 1 at the end
+    return np.cumprod(shifted[:, ::-1], axis=1)[:, ::-1]
+
+
+def unit_target_correlation(states, target) -> np.ndarray:
+    r"""Pearson correlation of every hidden unit with a target quantity, across examples.
+
+    A unit whose value at some step correlates with, say, the first number
+    to remember at :math:`|\rho| \approx 1` is where the network stores it.
+
+    Parameters
+    ----------
+    states : ndarray (N, H)
+        One state per example (e.g. every example's cell state at its last
+        step, ``gates.c[:, -1]``).
+    target : ndarray (N,)
+        The quantity to look for, one value per example.
+
+    Returns
+    -------
+    rho : ndarray (H,)
+        Correlation of each unit with ``target``, in [-1, 1]; 0 for a unit
+        that is constant over the examples (its correlation is undefined).
+
+    Raises
+    ------
+    TypeError
+        Non-float inputs.
+    ValueError
+        Wrong shapes, fewer than two examples, a constant target, NaN/inf.
+    """
+    states = as_float_array("states", states, ndim=2)
+    target = as_float_array("target", target, ndim=1)
+    N = states.shape[0]
+    check_shape("target", target, (N,))
+    if N < 2:
+        raise ValueError(f"a correlation needs at least two examples, got N={N}")
+    s = states - states.mean(axis=0)
+    y = target - target.mean()
+    y_norm = np.sqrt(np.sum(y * y))
+    if y_norm == 0:
+        raise ValueError("target is constant, so no unit can correlate with it")
+    s_norm = np.sqrt(np.sum(s * s, axis=0))  # (H,)
+    rho = (y @ s) / np.where(s_norm > 0, s_norm * y_norm, 1.0)
+    return np.clip(np.where(s_norm > 0, rho, 0.0), -1.0, 1.0)
+
+
+def layer_params(params: Mapping, prefix: str, cell) -> dict:
+    """One recurrent layer's parameters, taken out of a model's flat parameter dict.
+
+    Parameters
+    ----------
+    params : dict
+        A model's ``params``; a stack stores layer ``l`` under
+        ``"{prefix}{l}.{name}"``, e.g. ``"rnn0.Wx"``.
+    prefix : str
+        Everything before the parameter name, e.g. ``"rnn0."`` (first
+        layer) or ``"rnn0.fwd."`` (forward direction of a bidirectional layer).
+    cell : {"rnn", "lstm", "gru"} or Cell
+        Which parameter names to take.
+
+    Returns
+    -------
+    dict
+        ``{name: params[prefix + name]}`` for the cell's parameter names
+        (the arrays themselves, not copies).
+
+    Raises
+    ------
+    TypeError
+        ``params`` not a mapping, ``prefix`` not a string.
+    ValueError
+        A parameter missing under ``prefix``.
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    cell = as_cell(cell)
+    missing = [prefix + name for name in cell.param_names if prefix + name not in params]
+    if missing:
+        raise ValueError(f"params has no {missing}; its keys are {sorted(params)}")
+    return {name: params[prefix + name] for name in cell.param_names}
+
+
+def input_gradient(cell, params: Mapping, x, v) -> np.ndarray:
+    r"""Gradient of a linear readout of the last hidden state with respect to every input.
+
+    For a many-to-one model :math:`\hat y = h_T v + c` this is
+    :math:`\partial \hat y / \partial x_t` for every step: how strongly the
+    prediction depends on what came in :math:`T - t` steps before the end.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"} or Cell
+    params : dict
+        The layer's parameters (see :func:`layer_params`).
+    x : ndarray (N, T, D)
+        Input sequences.
+    v : ndarray (H,)
+        Readout weights, e.g. ``model.params["V"][:, 0]``.
+
+    Returns
+    -------
+    dx : ndarray (N, T, D)
+        :math:`\partial (h_T v) / \partial x_t` for every example and step.
+
+    Raises
+    ------
+    TypeError
+        Non-float arrays.
+    ValueError
+        A missing parameter, shapes that do not fit together, NaN/inf values.
+
+    Notes
+    -----
+    One forward and one backward pass of the cell, from a zero state, with
+    the upstream gradient ``v`` on the last hidden state and zero elsewhere.
+    """
+    cell = as_cell(cell)
+    x = as_float_array("x", x, ndim=3)
+    v = as_float_array("v", v, ndim=1)
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    missing = [name for name in cell.param_names if name not in params]
+    if missing:
+        raise ValueError(f"params must hold the {cell.kind} parameters, missing {missing}")
+    N = x.shape[0]
+    H = np.shape(params[cell.param_names[1]])[0]  # W / Wh is (H, gates * H)
+    check_shape("v", v, (H,))
+    h, cache = cell.forward(x, dict(params), cell.zero_state(N, H, x.dtype))
+    dh = np.zeros_like(h)
+    dh[:, -1] = v
+    dx, _, _ = cell.backward(dh, cache)
+    return dx
+
+
+def accuracy_by_word(ids, tags, pred, mask, words: Sequence[str]) -> dict:
+    """Accuracy of predicted tags, word by word.
+
+    Parameters
+    ----------
+    ids : ndarray (N, T) of int
+        Word ids.
+    tags : ndarray (N, T) of int
+        True tags.
+    pred : ndarray (N, T) of int
+        Predicted tags.
+    mask : ndarray (N, T)
+        Nonzero on the real (unpadded) tokens.
+    words : sequence of str
+        ``words[k]`` is the word with id ``k``.
+
+    Returns
+    -------
+    dict
+        ``{word: (count, accuracy)}`` for every word that occurs among the
+        real tokens, in the order of ``words``; ``count`` an int,
+        ``accuracy`` a float in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        Non-integer ids, tags or predictions.
+    ValueError
+        Arrays of different shapes, ids outside the vocabulary.
+    """
+    words = list(words)
+    ids = as_index_array("ids", ids, ndim=2, upper=len(words))
+    tags = as_index_array("tags", tags, ndim=2)
+    pred = as_index_array("pred", pred, ndim=2)
+    mask = np.asarray(mask)
+    for name, a in (("tags", tags), ("pred", pred), ("mask", mask)):
+        if a.shape != ids.shape:
+            raise ValueError(f"{name} must have the shape of ids {ids.shape}, got {a.shape}")
+    real = mask != 0
+    correct = (pred == tags) & real
+    counts = np.bincount(ids[real], minlength=len(words))
+    hits = np.bincount(ids[correct], minlength=len(words))
+    return {
+        words[k]: (int(counts[k]), float(hits[k] / counts[k]))
+        for k in range(len(words))
+        if counts[k] > 0
+    }
