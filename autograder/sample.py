@@ -134,6 +134,7 @@ def make_cases(source_path: Path) -> dict:
     target = _test_cells(markdown)[0]
     index = markdown.cells.index(target)
     markdown.cells[index] = nbformat.v4.new_markdown_cell(target.source, metadata=target.metadata)
+    markdown.cells[index]["id"] = target.get("id", "markdown-test")  # deterministic output
     cases["markdown_test"] = markdown
 
     duplicated = copy.deepcopy(solution)
