@@ -48,7 +48,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 nbval: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q --nbval book --nbval-sanitize-with book/nbval_sanitize.cfg
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval book --nbval-sanitize-with book/nbval_sanitize.cfg
 
 solutions: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:xdist --nbval-lax solutions
@@ -84,7 +84,7 @@ sample-class: $(STAMP)
 	rm -rf sample_class/a1_unfolding
 	$(BIN)/python -m autograder sample a1_unfolding sample_class/a1_unfolding
 
-test: sysdeps lint unit solutions
+test: sysdeps lint unit solutions nbval
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going

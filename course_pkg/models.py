@@ -15,17 +15,41 @@ calls. ``loss_and_grads(...)`` returns the loss and one gradient per entry of
 Every recurrent part is a :class:`course_pkg.stack.RecurrentStack`, so every
 model takes ``cell="rnn" | "lstm" | "gru"`` (or a :class:`course_pkg.cells.Cell`
 built on your own functions) and ``num_layers``.
+
+Dropout (taught in "Practical matters", ``book/11_practical``):
+:class:`CharLM`, :class:`SequenceClassifier`, :class:`Forecaster` and
+:class:`SequenceTagger` take ``dropout=p`` (default 0, no dropout) and
+``variational=True|False``. Dropout is applied to the inputs of the recurrent
+stack (the embedded tokens or the features) and to the states the output
+layer reads, never to the recurrent connection itself. It is active only in
+a call with ``train=True``, and its masks come from the ``rng`` passed in that
+same call::
+
+    loss, grads = model.loss_and_grads(ids, labels, lengths, train=True, rng=drop_rng)
+
+Every other call (``predict``, ``evaluate``, ``sample``, or ``train=False``)
+is deterministic and uses all units. With ``dropout=0`` a ``train=True`` call
+gives exactly the results of ``train=False``.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from ._validate import as_float_array, as_index_array, check_lengths
 from .activations import log_softmax
-from .layers import dense_backward, dense_forward, embedding_backward, embedding_forward
+from .layers import (
+    DropoutCache,
+    dense_backward,
+    dense_forward,
+    dropout_backward,
+    dropout_forward,
+    embedding_backward,
+    embedding_forward,
+)
 from .losses import binary_cross_entropy_with_logits, mean_squared_error, softmax_cross_entropy
 from .stack import RecurrentStack
 
@@ -34,6 +58,49 @@ def _check_rng(rng) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng
+
+
+def _check_dropout(dropout, variational) -> tuple[float, bool]:
+    if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real):
+        raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+    if not isinstance(variational, (bool, np.bool_)):
+        raise TypeError(f"variational must be a bool, got {type(variational).__name__}")
+    return float(dropout), bool(variational)
+
+
+def _check_train(train, rng, dropout: float) -> bool:
+    """Validate the ``train=`` / ``rng=`` pair of a forward call; True if dropout is active."""
+    if not isinstance(train, (bool, np.bool_)):
+        raise TypeError(f"train must be a bool, got {type(train).__name__}")
+    if not train:
+        if rng is not None:
+            raise ValueError(
+                "rng was given but train=False: dropout is off at evaluation, so no random "
+                "mask is drawn; pass train=True to train with dropout"
+            )
+        return False
+    if dropout == 0.0:
+        return False  # nothing to drop: train=True computes what train=False does
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"train=True with dropout={dropout} needs rng=np.random.default_rng(seed) for the "
+            f"dropout masks, got rng of type {type(rng).__name__}"
+        )
+    return True
+
+
+def _drop(x, p: float, rng, active: bool, variational: bool):
+    """Dropout on x (N, T, F) or (N, F) if ``active``; returns (y, cache or None)."""
+    if not active:
+        return x, None
+    return dropout_forward(x, p, rng, train=True, same_mask_over_time=variational and x.ndim == 3)
+
+
+def _undrop(dy, cache: DropoutCache | None):
+    """Backward of :func:`_drop`."""
+    return dy if cache is None else dropout_backward(dy, cache)
 
 
 def _init_dense(H: int, K: int, rng: np.random.Generator, dtype) -> tuple:
@@ -88,6 +155,8 @@ class LMCache(NamedTuple):
     emb: object
     stack: object
     dense: object
+    drop_in: DropoutCache | None = None  # dropout on the embedded tokens (N, T, D)
+    drop_out: DropoutCache | None = None  # dropout on the top states (N, T, H)
 
 
 class CharLM:
@@ -107,6 +176,12 @@ class CharLM:
     embed_dim : int
     num_layers : int
     dtype : float32 or float64
+    dropout : float in [0, 1)
+        Probability of dropping a unit of the embedded inputs and of the top
+        states, in calls with ``train=True`` only. 0 (default) turns it off.
+    variational : bool
+        If True, each sequence keeps one dropout mask for all its time steps
+        (Gal and Ghahramani, 2016); if False, every step draws a new mask.
     """
 
     def __init__(
@@ -119,29 +194,39 @@ class CharLM:
         embed_dim: int = 32,
         num_layers: int = 1,
         dtype=np.float64,
+        dropout: float = 0.0,
+        variational: bool = False,
     ):
         _check_rng(rng)
+        self.dropout, self.variational = _check_dropout(dropout, variational)
         self.vocab_size = vocab_size
         self.stack = RecurrentStack(cell, embed_dim, hidden_size, num_layers)
         self.params = {"E": _init_embedding(vocab_size, embed_dim, rng, dtype)}
         self.params.update(self.stack.init_params(rng, dtype))
         self.params["V"], self.params["c"] = _init_dense(hidden_size, vocab_size, rng, dtype)
 
-    def forward(self, ids, states0=None):
-        """Logits (N, T, K) for ids (N, T), and the cache for :meth:`backward`."""
+    def forward(self, ids, states0=None, *, train: bool = False, rng=None):
+        """Logits (N, T, K) for ids (N, T), and the cache for :meth:`backward`.
+
+        ``train=True`` with ``rng`` (a Generator) applies dropout if
+        ``dropout > 0``; the default is the deterministic evaluation pass.
+        """
+        active = _check_train(train, rng, self.dropout)
         ids = as_index_array("ids", ids, ndim=2, upper=self.vocab_size)
         x, emb_cache = embedding_forward(ids, self.params["E"])
+        x, drop_in = _drop(x, self.dropout, rng, active, self.variational)
         h, stack_cache = self.stack.forward(x, self.params, states0)
+        h, drop_out = _drop(h, self.dropout, rng, active, self.variational)
         logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
-        return logits, LMCache(emb_cache, stack_cache, dense_cache)
+        return logits, LMCache(emb_cache, stack_cache, dense_cache, drop_in, drop_out)
 
     def backward(self, dlogits, cache: LMCache) -> dict:
         dh, dV, dc = dense_backward(dlogits, cache.dense)
-        dx, _, grads = self.stack.backward(dh, cache.stack)
-        grads.update(E=embedding_backward(dx, cache.emb), V=dV, c=dc)
+        dx, _, grads = self.stack.backward(_undrop(dh, cache.drop_out), cache.stack)
+        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc)
         return grads
 
-    def loss_and_grads(self, inputs, targets, states0=None):
+    def loss_and_grads(self, inputs, targets, states0=None, *, train: bool = False, rng=None):
         """Mean cross-entropy per character, its gradients, and the final states.
 
         Parameters
@@ -150,6 +235,10 @@ class CharLM:
             ``targets`` is ``inputs`` shifted one character ahead.
         states0 : list of state tuples, optional
             The final states of the previous chunk (truncated BPTT).
+        train : bool
+            True to apply dropout (if ``dropout > 0``).
+        rng : numpy.random.Generator, optional
+            Draws the dropout masks; needed when ``train`` and ``dropout > 0``.
 
         Returns
         -------
@@ -157,7 +246,7 @@ class CharLM:
         grads : dict
         final_states : list of state tuples, to pass as the next chunk's ``states0``
         """
-        logits, cache = self.forward(inputs, states0)
+        logits, cache = self.forward(inputs, states0, train=train, rng=rng)
         loss, dlogits = softmax_cross_entropy(logits, targets)
         return loss, self.backward(dlogits, cache), self.stack.final_states(cache.stack)
 
@@ -197,6 +286,8 @@ class ManyToOneCache(NamedTuple):
     stack: object
     dense: object
     last: np.ndarray  # (N,) index of each sequence's last real step
+    drop_in: DropoutCache | None = None  # dropout on the inputs (N, T, D)
+    drop_out: DropoutCache | None = None  # dropout on the last states (N, H)
 
 
 class SequenceClassifier:
@@ -219,8 +310,9 @@ class SequenceClassifier:
     n_outputs : int
         1 for "bce"; the number of classes for "ce"; the target size for "mse".
     loss : {"bce", "ce", "mse"}
-    cell, embed_dim, num_layers, dtype
-        As in :class:`CharLM`.
+    cell, embed_dim, num_layers, dtype, dropout, variational
+        As in :class:`CharLM`. Dropout acts on the inputs (embedded or
+        features) and on the last state read by the output layer.
     """
 
     LOSSES = ("bce", "ce", "mse")
@@ -238,8 +330,11 @@ class SequenceClassifier:
         embed_dim: int = 16,
         num_layers: int = 1,
         dtype=np.float64,
+        dropout: float = 0.0,
+        variational: bool = False,
     ):
         _check_rng(rng)
+        self.dropout, self.variational = _check_dropout(dropout, variational)
         if (vocab_size is None) == (input_size is None):
             raise ValueError("give exactly one of vocab_size (token ids) or input_size (features)")
         if loss not in self.LOSSES:
@@ -261,21 +356,29 @@ class SequenceClassifier:
         ids = as_index_array("inputs", inputs, ndim=2, upper=self.vocab_size)
         return embedding_forward(ids, self.params["E"])
 
-    def forward(self, inputs, lengths=None):
-        """Raw outputs (N, n_outputs) (logits or values) and the cache."""
+    def forward(self, inputs, lengths=None, *, train: bool = False, rng=None):
+        """Raw outputs (N, n_outputs) (logits or values) and the cache.
+
+        ``train=True`` with ``rng`` applies dropout if ``dropout > 0``.
+        """
+        active = _check_train(train, rng, self.dropout)
         x, emb_cache = self._embed(inputs)
         N, T, _ = x.shape
         last = (np.full(N, T) if lengths is None else check_lengths(lengths, N, T)) - 1
+        x, drop_in = _drop(x, self.dropout, rng, active, self.variational)
         h, stack_cache = self.stack.forward(x, self.params)
-        out, dense_cache = dense_forward(h[np.arange(N), last], self.params["V"], self.params["c"])
-        return out, ManyToOneCache(emb_cache, stack_cache, dense_cache, last)
+        h_last, drop_out = _drop(h[np.arange(N), last], self.dropout, rng, active, False)
+        out, dense_cache = dense_forward(h_last, self.params["V"], self.params["c"])
+        return out, ManyToOneCache(emb_cache, stack_cache, dense_cache, last, drop_in, drop_out)
 
     def backward(self, dout, cache: ManyToOneCache) -> dict:
         dh_last, dV, dc = dense_backward(dout, cache.dense)
+        dh_last = _undrop(dh_last, cache.drop_out)
         top = cache.stack.outputs[-1]
         dh = np.zeros_like(top)
         dh[np.arange(top.shape[0]), cache.last] = dh_last  # only the last real state was read
         dx, _, grads = self.stack.backward(dh, cache.stack)
+        dx = _undrop(dx, cache.drop_in)
         grads.update(V=dV, c=dc)
         if cache.emb is not None:
             grads["E"] = embedding_backward(dx, cache.emb)
@@ -289,13 +392,14 @@ class SequenceClassifier:
         targets = as_float_array("targets", targets)
         return mean_squared_error(out, targets.reshape(out.shape[0], -1))
 
-    def loss_and_grads(self, inputs, targets, lengths=None):
+    def loss_and_grads(self, inputs, targets, lengths=None, *, train: bool = False, rng=None):
         """Loss on a batch and the gradient of every parameter.
 
         ``targets``: (N,) of 0/1 for "bce", (N,) int classes for "ce",
-        (N,) or (N, n_outputs) values for "mse".
+        (N,) or (N, n_outputs) values for "mse". ``train=True`` with
+        ``rng`` (a Generator) applies dropout if ``dropout > 0``.
         """
-        out, cache = self.forward(inputs, lengths)
+        out, cache = self.forward(inputs, lengths, train=train, rng=rng)
         loss, dout = self._loss(out, targets)
         if self.loss == "bce":
             dout = dout[:, None]
@@ -315,7 +419,9 @@ class SequenceClassifier:
 
 class Forecaster(SequenceClassifier):
     """Many-to-one regression: a window of a series (N, T, input_size) -> the next ``horizon``
-    values (N, horizon), trained with mean squared error."""
+    values (N, horizon), trained with mean squared error.
+
+    ``dropout`` and ``variational`` are passed on to :class:`SequenceClassifier`."""
 
     def __init__(
         self,
@@ -327,6 +433,8 @@ class Forecaster(SequenceClassifier):
         cell="gru",
         num_layers: int = 1,
         dtype=np.float64,
+        dropout: float = 0.0,
+        variational: bool = False,
     ):
         super().__init__(
             hidden_size,
@@ -337,6 +445,8 @@ class Forecaster(SequenceClassifier):
             cell=cell,
             num_layers=num_layers,
             dtype=dtype,
+            dropout=dropout,
+            variational=variational,
         )
 
 
@@ -350,7 +460,7 @@ class SequenceTagger:
     bidirectional : bool
         If True, each tag sees the whole sentence, before and after its token.
     merge : {"concat", "sum"}
-    cell, embed_dim, num_layers, dtype
+    cell, embed_dim, num_layers, dtype, dropout, variational
         As in :class:`CharLM`.
     """
 
@@ -367,8 +477,11 @@ class SequenceTagger:
         bidirectional: bool = False,
         merge: str = "concat",
         dtype=np.float64,
+        dropout: float = 0.0,
+        variational: bool = False,
     ):
         _check_rng(rng)
+        self.dropout, self.variational = _check_dropout(dropout, variational)
         self.vocab_size, self.n_tags = vocab_size, n_tags
         self.stack = RecurrentStack(
             cell, embed_dim, hidden_size, num_layers, bidirectional=bidirectional, merge=merge
@@ -377,24 +490,31 @@ class SequenceTagger:
         self.params.update(self.stack.init_params(rng, dtype))
         self.params["V"], self.params["c"] = _init_dense(self.stack.output_size, n_tags, rng, dtype)
 
-    def forward(self, ids, lengths=None):
+    def forward(self, ids, lengths=None, *, train: bool = False, rng=None):
+        """Logits (N, T, n_tags) and the cache; ``train=True`` with ``rng`` applies dropout."""
+        active = _check_train(train, rng, self.dropout)
         ids = as_index_array("ids", ids, ndim=2, upper=self.vocab_size)
         x, emb_cache = embedding_forward(ids, self.params["E"])
+        x, drop_in = _drop(x, self.dropout, rng, active, self.variational)
         h, stack_cache = self.stack.forward(x, self.params, lengths=lengths)
+        h, drop_out = _drop(h, self.dropout, rng, active, self.variational)
         logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
-        return logits, LMCache(emb_cache, stack_cache, dense_cache)
+        return logits, LMCache(emb_cache, stack_cache, dense_cache, drop_in, drop_out)
 
-    def loss_and_grads(self, ids, tags, lengths=None):
-        """Mean cross-entropy over the real (unpadded) tokens, and the gradients."""
-        logits, cache = self.forward(ids, lengths)
+    def loss_and_grads(self, ids, tags, lengths=None, *, train: bool = False, rng=None):
+        """Mean cross-entropy over the real (unpadded) tokens, and the gradients.
+
+        ``train=True`` with ``rng`` (a Generator) applies dropout if ``dropout > 0``.
+        """
+        logits, cache = self.forward(ids, lengths, train=train, rng=rng)
         T = ids.shape[1]
         mask = None
         if lengths is not None:
             mask = (np.arange(T)[None, :] < np.asarray(lengths)[:, None]).astype(logits.dtype)
         loss, dlogits = softmax_cross_entropy(logits, tags, mask)
         dh, dV, dc = dense_backward(dlogits, cache.dense)
-        dx, _, grads = self.stack.backward(dh, cache.stack)
-        grads.update(E=embedding_backward(dx, cache.emb), V=dV, c=dc)
+        dx, _, grads = self.stack.backward(_undrop(dh, cache.drop_out), cache.stack)
+        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc)
         return loss, grads
 
     def predict(self, ids, lengths=None):
