@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench test book lint format unit nbval solutions release constraints venv clean help sysdeps grade grade-sample sample-class
+.PHONY: bench bench-speed bench-grading test book lint format unit nbval solutions release constraints venv clean help sysdeps grade grade-sample sample-class
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -25,7 +25,9 @@ help:
 	@echo "            autograde a class in parallel, sandboxed; grades, feedback, report in grading/"
 	@echo "make grade-sample  grade the synthetic sample class in sample_class/ (try it first)"
 	@echo "make sample-class  regenerate sample_class/ from the solutions"
-	@echo "make bench   speed of course_pkg against PyTorch and a textbook baseline (not part of test)"
+	@echo "make bench   both benchmarks below (not part of make test)"
+	@echo "make bench-speed    course_pkg against PyTorch and a textbook baseline"
+	@echo "make bench-grading  autograder throughput, serial against parallel"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -90,9 +92,14 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
 BENCH_THREADS ?= 1
-bench: $(STAMP)
+bench: bench-speed bench-grading
+
+bench-speed: $(STAMP)
 	BENCH_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS) OMP_NUM_THREADS=$(BENCH_THREADS) \
 	  MKL_NUM_THREADS=$(BENCH_THREADS) $(BIN)/python bench/run.py
+
+bench-grading: $(STAMP) sysdeps
+	$(BIN)/python bench/grading.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
