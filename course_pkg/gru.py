@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
+from .activations import sigmoid_unchecked
 
 
 class GRUStepCache(NamedTuple):
@@ -61,18 +62,6 @@ class GRUCache(NamedTuple):
     hn: np.ndarray | None  # (N, T, H) h_{t-1} Wh_n + bh_n if reset_after, else None
     h: np.ndarray  # (N, T, H) every state h_1..h_T
     reset_after: bool
-
-
-def _sigmoid(z):
-    """Logistic sigmoid without overflow, in ``z``'s dtype.
-
-    The same ``exp(-|z|)`` trick as :func:`course_pkg.activations.sigmoid`,
-    inlined because it runs once per time step and the public function
-    re-validates its argument on every call.
-    """
-    e = np.exp(-np.abs(z))  # in (0, 1], so it can neither overflow nor make 1 + e round to inf
-    r = 1.0 / (1.0 + e)
-    return np.where(z >= 0, r, e * r)
 
 
 def _check_params(x, h_prev, Wx, Wh, bx, bh, reset_after, *, x_ndim: int):
@@ -162,11 +151,13 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh, reset_after=False):
     ax = x @ Wx + bx  # (N, 3H)
     if reset_after:
         ah = h_prev @ Wh + bh  # (N, 3H): all three recurrent products at once
-        r, z = np.split(_sigmoid(ax[:, : 2 * H] + ah[:, : 2 * H]), 2, axis=1)
+        r, z = np.split(sigmoid_unchecked(ax[:, : 2 * H] + ah[:, : 2 * H]), 2, axis=1)
         hn = ah[:, 2 * H :]
         n = np.tanh(ax[:, 2 * H :] + r * hn)
     else:
-        r, z = np.split(_sigmoid(ax[:, : 2 * H] + h_prev @ Wh[:, : 2 * H] + bh[: 2 * H]), 2, axis=1)
+        r, z = np.split(
+            sigmoid_unchecked(ax[:, : 2 * H] + h_prev @ Wh[:, : 2 * H] + bh[: 2 * H]), 2, axis=1
+        )
         hn = None
         n = np.tanh(ax[:, 2 * H :] + (r * h_prev) @ Wh[:, 2 * H :] + bh[2 * H :])
     h = n + z * (h_prev - n)  # = z h_prev + (1 - z) n with one product fewer
@@ -311,11 +302,11 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, reset_after=False):
     for t in range(T):
         if reset_after:
             ah = h_prev @ Wh  # (N, 3H): one product, because r is applied afterwards
-            gates[:, t, : 2 * H] = _sigmoid(xa[:, t, : 2 * H] + ah[:, : 2 * H])
+            gates[:, t, : 2 * H] = sigmoid_unchecked(xa[:, t, : 2 * H] + ah[:, : 2 * H])
             hn[:, t] = ah[:, 2 * H :] + bh_n
             n[:, t] = np.tanh(xa[:, t, 2 * H :] + r[:, t] * hn[:, t])
         else:
-            gates[:, t, : 2 * H] = _sigmoid(xa[:, t, : 2 * H] + h_prev @ Wh_rz)
+            gates[:, t, : 2 * H] = sigmoid_unchecked(xa[:, t, : 2 * H] + h_prev @ Wh_rz)
             # the product with Wh_n has to wait for r: two products per step
             n[:, t] = np.tanh(xa[:, t, 2 * H :] + (r[:, t] * h_prev) @ Wh_n)
         h[:, t] = n[:, t] + z[:, t] * (h_prev - n[:, t])

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
+from .activations import sigmoid_unchecked
 
 
 class LSTMStepCache(NamedTuple):
@@ -56,18 +57,6 @@ class LSTMCache(NamedTuple):
     h: np.ndarray  # (N, T, H) every hidden state h_1..h_T
     c: np.ndarray  # (N, T, H) every cell state c_1..c_T; c[:, -1] is the final one
     tanh_c: np.ndarray  # (N, T, H) tanh of every cell state
-
-
-def _sigmoid(z):
-    """Logistic sigmoid without overflow, in ``z``'s dtype.
-
-    The same ``exp(-|z|)`` trick as :func:`course_pkg.activations.sigmoid`,
-    inlined because it runs once per time step and the public function
-    re-validates its argument on every call.
-    """
-    e = np.exp(-np.abs(z))  # in (0, 1], so it can neither overflow nor make 1 + e round to inf
-    r = 1.0 / (1.0 + e)
-    return np.where(z >= 0, r, e * r)
 
 
 def _check_params(x, h_prev, c_prev, Wx, Wh, b, *, x_ndim: int):
@@ -153,7 +142,7 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     x, h_prev, c_prev, Wx, Wh, b = _check_params(x, h_prev, c_prev, Wx, Wh, b, x_ndim=2)
     H = h_prev.shape[1]
     a = x @ Wx + h_prev @ Wh + b  # (N, 4H)
-    gates = _sigmoid(a)
+    gates = sigmoid_unchecked(a)
     gates[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # g is a candidate value, not a gate
     i, f, g, o = np.split(gates, 4, axis=1)
     c = f * c_prev + i * g
@@ -297,7 +286,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     h_prev, c_prev = h0, c0
     for t in range(T):
         a = xa[:, t] + h_prev @ Wh  # (N, 4H)
-        gates[:, t] = _sigmoid(a)
+        gates[:, t] = sigmoid_unchecked(a)
         g[:, t] = np.tanh(a[:, 2 * H : 3 * H])  # overwrite: g is a candidate, not a gate
         c[:, t] = f[:, t] * c_prev + i[:, t] * g[:, t]
         np.tanh(c[:, t], out=tanh_c[:, t])

@@ -99,3 +99,19 @@ def test_activations_reject_bad_input():
     # plain Python numbers and lists are accepted as float64
     assert sigmoid(0.0) == 0.5
     np.testing.assert_array_equal(relu([-1.0, 3.0]), [0.0, 3.0])
+
+
+def test_fast_sigmoid_for_cells():
+    from course_pkg.activations import sigmoid_unchecked
+
+    z = np.linspace(-40, 40, 2001)
+    # float64: the exp form, as the public sigmoid (to rounding)
+    np.testing.assert_allclose(sigmoid_unchecked(z), sigmoid(z), rtol=1e-15, atol=0)
+    # float32: the tanh identity, within one ulp, no overflow at the extremes
+    z32 = np.concatenate([z, [-1e4, 1e4]]).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = sigmoid_unchecked(z32)
+    assert fast.dtype == np.float32
+    np.testing.assert_allclose(fast, sigmoid(z32), rtol=0, atol=2e-7)
+    assert fast[-2] == 0.0 and fast[-1] == 1.0
