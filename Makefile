@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book lint format unit nbval solutions release constraints venv clean help sysdeps grade grade-sample sample-class
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions release constraints venv clean help sysdeps grade grade-sample sample-class
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint    ruff lint and format check only"
 	@echo "make format  apply ruff formatting and safe fixes"
 	@echo "make unit    the pytest suite only"
+	@echo "make browser the built book in Chromium: every page, search, navigation, screenshots"
 	@echo "make nbval   re-run every chapter and compare its outputs (pytest --nbval)"
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 	@echo "make solutions    run every solution notebook top to bottom (pytest --nbval-lax)"
@@ -47,7 +48,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not browser"
+
+# The built book in Debian's Chromium (/usr/bin/chromium); screenshots in _build/screenshots/
+browser: book
+	$(BIN)/python -m pytest -q -p no:xdist tests/test_browser.py
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval book --nbval-sanitize-with book/nbval_sanitize.cfg
@@ -65,13 +70,16 @@ constraints: $(STAMP)
 	{ echo "# Exact versions the tests, notebooks and book were run with (make constraints)."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -vi '^course.pkg' | sed 's/+cpu$$//'; } > constraints.txt
 
-# System packages: bubblewrap is the grader's sandbox. Installed when missing and we are root.
+# System packages: bubblewrap (the grader's sandbox) and chromium (browser tests of the book).
+# Installed when missing and we are root on Debian.
 sysdeps:
-	@command -v bwrap >/dev/null || { \
+	@missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; \
-	  else echo "warning: install bubblewrap (bwrap) for the grader's sandbox"; fi; }
+	    apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
+	  else echo "warning: install$$missing (grader sandbox, browser tests)"; fi; fi
 
 ASSIGNMENT ?= a1_unfolding
 grade: $(STAMP) sysdeps
@@ -86,7 +94,7 @@ sample-class: $(STAMP)
 	rm -rf sample_class/a1_unfolding
 	$(BIN)/python -m autograder sample a1_unfolding sample_class/a1_unfolding
 
-test: sysdeps lint unit solutions nbval
+test: sysdeps lint unit solutions nbval browser
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
