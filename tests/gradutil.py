@@ -41,3 +41,26 @@ def randn(rng, *shape, scale=1.0, dtype=np.float64):
 
 # (N, T, D, H): general, N=1 and T=1, D != H in both directions
 SHAPES = [(2, 3, 4, 5), (1, 1, 3, 3), (1, 4, 2, 6), (3, 1, 5, 2), (2, 5, 3, 3)]
+
+
+def check_model(model, loss_fn, grads, tol: float = TOL) -> None:
+    """Numerically differentiate ``loss_fn()`` with respect to each model parameter."""
+    assert set(grads) == set(model.params)
+    for name, value in model.params.items():
+
+        def f(v, name=name, original=value):
+            model.params[name] = v
+            try:
+                return loss_fn()
+            finally:
+                model.params[name] = original
+
+        num = numerical_gradient(f, value, h=1e-5)
+        err = rel_error(num, grads[name])
+        assert err < tol, f"{name}: relative error {err:.2e}"
+
+
+def scaled(model, rng, scale: float = 0.5) -> None:
+    """Replace the initial parameters by larger random ones so no gradient is tiny."""
+    for k, v in model.params.items():
+        model.params[k] = scale * rng.standard_normal(v.shape)

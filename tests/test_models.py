@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from course_pkg.cells import Cell
-from course_pkg.gradcheck import numerical_gradient, rel_error
 from course_pkg.lstm import lstm_backward, lstm_forward
 from course_pkg.models import (
     CharLM,
@@ -17,28 +16,7 @@ from course_pkg.models import (
 )
 from course_pkg.rnn import rnn_backward, rnn_forward
 
-
-def check_model(model, loss_fn, grads, tol=1e-7):
-    """Numerically differentiate loss_fn() with respect to each model parameter."""
-    assert set(grads) == set(model.params)
-    for name, value in model.params.items():
-
-        def f(v, name=name, original=value):
-            model.params[name] = v
-            try:
-                return loss_fn()
-            finally:
-                model.params[name] = original
-
-        num = numerical_gradient(f, value, h=1e-5)
-        err = rel_error(num, grads[name])
-        assert err < tol, f"{name}: relative error {err:.2e}"
-
-
-def scaled(model, rng, scale=0.5):
-    """Replace the initial parameters by larger random ones so no gradient is tiny."""
-    for k, v in model.params.items():
-        model.params[k] = scale * rng.standard_normal(v.shape)
+from gradutil import check_model, scaled
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

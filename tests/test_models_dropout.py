@@ -6,35 +6,12 @@ from functools import partial
 import numpy as np
 import pytest
 
-from course_pkg.gradcheck import numerical_gradient, rel_error
 from course_pkg.layers import dense_forward, dropout_forward, embedding_forward
 from course_pkg.models import CharLM, Forecaster, SequenceClassifier, SequenceTagger
 from course_pkg.optim import Adam
 from course_pkg.train import fit
 
-
-def check_model(model, loss_fn, grads, tol=1e-7):
-    """Numerically differentiate loss_fn() with respect to each model parameter."""
-    assert set(grads) == set(model.params)
-    for name, value in model.params.items():
-
-        def f(v, name=name, original=value):
-            model.params[name] = v
-            try:
-                return loss_fn()
-            finally:
-                model.params[name] = original
-
-        num = numerical_gradient(f, value, h=1e-5)
-        err = rel_error(num, grads[name])
-        assert err < tol, f"{name}: relative error {err:.2e}"
-
-
-def scaled(model, rng, scale=0.5):
-    """Larger random parameters, so that no gradient is tiny."""
-    for k, v in model.params.items():
-        model.params[k] = scale * rng.standard_normal(v.shape)
-
+from gradutil import check_model, scaled
 
 # ------------------------------------------------------------------ gradients through a mask
 
