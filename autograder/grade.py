@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from . import report
 from .collect import collect, read_roster
-from .worker import Job, Result
+from .worker import Job, Result, ensure_venv_bin_on_path
 
 
 def _course_config(course_root: Path):
@@ -40,13 +40,6 @@ def _course_config(course_root: Path):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
     config.CourseDirectory.root = str(course_root)
     return config
-
-
-def _ensure_alembic_on_path() -> None:
-    # nbgrader runs the `alembic` executable when it creates a gradebook
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def gradebook_url(config, course_root: Path) -> str:
@@ -145,7 +138,7 @@ def grade_class(
     progress: bool = True,
 ) -> list[Result]:
     """Grade every submission of ``assignment``; see the module docstring for the outputs."""
-    _ensure_alembic_on_path()
+    ensure_venv_bin_on_path()
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
     if not source.is_file():
         raise FileNotFoundError(f"no source notebook {source}")

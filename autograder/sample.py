@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION\n?", re.S)
+from .stage import HIDDEN_BLOCK, SOLUTION_MARKERS, nbgrader_meta, release_notebook
 
 # the function whose body the "limit" cases break: worth 3 points in a1_unfolding
 VICTIM = "rnn_num_params"
@@ -63,39 +63,20 @@ CASES = {
 }
 
 
-def _release(source):
-    nb = copy.deepcopy(source)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = SOLUTION.sub(
-                "# YOUR CODE HERE\nraise NotImplementedError()\n", cell.source
-            )
-        cell.source = re.sub(
-            r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", "", cell.source, flags=re.S
-        )
-    return nb
-
-
 def _solution(source):
+    """The instructor's notebook as a perfect student submits it: no markers, no hidden tests."""
     nb = copy.deepcopy(source)
     for cell in nb.cells:
-        cell.source = re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n?", "", cell.source)
-        cell.source = re.sub(
-            r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", "", cell.source, flags=re.S
-        )
+        cell.source = HIDDEN_BLOCK.sub("", SOLUTION_MARKERS.sub("", cell.source))
     return nb
-
-
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _answer_cells(nb):
-    return [c for c in nb.cells if _meta(c).get("solution") and c.cell_type == "code"]
+    return [c for c in nb.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
 
 
 def _test_cells(nb):
-    return [c for c in nb.cells if _meta(c).get("grade") and c.cell_type == "code"]
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
 
 
 def _break_victim(nb, body: str):
@@ -111,7 +92,7 @@ def _break_victim(nb, body: str):
 def make_cases(source_path: Path) -> dict:
     """Notebook JSON text (or None / raw bytes) for each case, keyed by student."""
     source = nbformat.read(source_path, as_version=4)
-    release, solution = _release(source), _solution(source)
+    release, solution = release_notebook(source), _solution(source)
     cases = {}
 
     cases["full"] = solution
@@ -123,7 +104,7 @@ def make_cases(source_path: Path) -> dict:
     tampered = copy.deepcopy(release)
     for cell in _test_cells(tampered):
         cell.source = 'print("all tests passed")'
-        _meta(cell)["points"] = 100
+        nbgrader_meta(cell)["points"] = 100
     cases["tampered_tests"] = tampered
 
     deleted = copy.deepcopy(solution)

@@ -29,6 +29,10 @@ import nbformat
 from .guard import guard_cell_source, restore_cell_source
 
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.S)
+SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+HIDDEN_BLOCK = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
+)
 HIDDEN_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) HIDDEN TESTS[ \t]*\n?", re.M)
 PLACEHOLDER = "# YOUR CODE HERE\nraise NotImplementedError()\n"
 
@@ -45,6 +49,30 @@ class Ungradable(Exception):
 def nbgrader_meta(cell) -> dict:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return meta if isinstance(meta, dict) else {}
+
+
+def release_source(cell) -> str:
+    """A source cell as nbgrader releases it: solutions replaced by the placeholder
+    (code) or removed (markdown), hidden tests removed."""
+    placeholder = PLACEHOLDER if cell.cell_type == "code" else ""
+    return HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub(placeholder, cell.source))
+
+
+def release_notebook(source):
+    """A copy of the instructor's notebook with every cell as released to students."""
+    nb = copy.deepcopy(source)
+    for cell in nb.cells:
+        cell.source = release_source(cell)
+    return nb
+
+
+def total_points(source) -> float:
+    """All the points of a notebook, autograded and graded by hand."""
+    return sum(
+        float(nbgrader_meta(c).get("points", 0))
+        for c in source.cells
+        if nbgrader_meta(c).get("grade")
+    )
 
 
 def read_submission(path: Path):
@@ -144,12 +172,12 @@ def build_graded_notebook(source_path: Path, submission_path: Path, nonce: str):
     for cell in source.cells:
         meta = nbgrader_meta(cell)
         cell = copy.deepcopy(cell)
-        cell.pop("outputs", None) if cell.cell_type != "code" else cell.update(outputs=[])
+        if cell.cell_type == "code":
+            cell.outputs = []
+        else:
+            cell.pop("outputs", None)
         if meta.get("solution"):
-            release = SOLUTION_BLOCK.sub(
-                PLACEHOLDER if cell.cell_type == "code" else "", cell.source
-            )
-            cell.source = answers.get(meta["grade_id"], release)
+            cell.source = answers.get(meta["grade_id"], release_source(cell))
             new_cells.append(cell)
             new_cells += [nbformat.v4.new_code_cell(s) for s in extras.get(meta["grade_id"], [])]
             continue

@@ -24,11 +24,16 @@ import nbformat
 
 from .guard import read_restore_report
 from .sandbox import limit_resources, prepare_workdir, sandbox_argv
-from .stage import HIDDEN_MARKERS, Ungradable, build_graded_notebook, nbgrader_meta
-
-HIDDEN_BLOCK = re.compile(
-    r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
+from .stage import (
+    HIDDEN_BLOCK,
+    HIDDEN_MARKERS,
+    Ungradable,
+    build_graded_notebook,
+    nbgrader_meta,
+    release_notebook,
+    total_points,
 )
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -63,6 +68,13 @@ class Result:
     feedback: str = ""  # path of the feedback HTML
     seconds: float = 0.0
     note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
+
+
+def ensure_venv_bin_on_path() -> None:
+    """nbgrader runs the ``alembic`` executable of this Python's environment."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _config(job: Job, course: Path, kernel_dir: Path):
@@ -218,18 +230,14 @@ def grade(job: Job) -> Result:
     prepare_workdir(kernel_dir)
     _write_kernelspec(jupyter_dir, kernel_dir, job)
     os.environ["JUPYTER_PATH"] = str(jupyter_dir)
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    ensure_venv_bin_on_path()
 
     source = nbformat.read(job.source, as_version=4)
     try:
         graded = build_graded_notebook(Path(job.source), Path(job.submission), job.nonce)
     except Ungradable as err:
         result.status, result.reason = err.status, err.reason
-        result.max_score = sum(
-            float(nbgrader_meta(c).get("points", 0))
-            for c in source.cells
-            if nbgrader_meta(c).get("grade")
-        )
+        result.max_score = total_points(source)
         result.seconds = time.perf_counter() - start
         return result
     submitted = course / "submitted" / job.student / job.assignment
@@ -248,11 +256,7 @@ def grade(job: Job) -> Result:
         last = [line for line in log.splitlines() if "Error" in line or "error" in line][-1:]
         result.reason = "the kernel died" if died else "nbgrader could not autograde the notebook"
         result.reason += f" ({last[0].strip()[:160]})" if last else ""
-        result.max_score = sum(
-            float(nbgrader_meta(c).get("points", 0))
-            for c in source.cells
-            if nbgrader_meta(c).get("grade")
-        )
+        result.max_score = total_points(source)
         result.seconds = time.perf_counter() - start
         return result
 
@@ -270,12 +274,7 @@ def grade(job: Job) -> Result:
     result.score = float(sum(s for s, _ in scores.values() if s is not None))
     result.max_score = float(sum(m for _, m in scores.values()))
 
-    release = nbformat.read(Path(job.source), as_version=4)
-    for cell in release.cells:
-        cell.source = re.sub(
-            r"### BEGIN SOLUTION\n.*?### END SOLUTION\n?", "", cell.source, flags=re.S
-        )
-        cell.source = HIDDEN_BLOCK.sub("", cell.source)
+    release = release_notebook(source)
     nbformat.write(_feedback_notebook(autograded, release, job.nonce), autograded_path)
     feedback = api.generate_feedback(job.assignment, job.student, force=True)
     html = (

@@ -43,6 +43,11 @@ WORKLOADS = [
     ("long", 16, 500, 128, 128),
 ]
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+FUNCTIONS = {  # cell -> (sequence forward, sequence backward)
+    "rnn": (rnn_forward, rnn_backward),
+    "lstm": (lstm_forward, lstm_backward),
+    "gru": (gru_forward, gru_backward),
+}
 
 
 def median_time(fn, repeats: int, warmup: int = 1) -> float:
@@ -73,11 +78,7 @@ def make_inputs(cell, N, T, D, H, dtype, rng):
 
 
 def ours(cell, x, h0, params, dh):
-    forward, backward = {
-        "rnn": (rnn_forward, rnn_backward),
-        "lstm": (lstm_forward, lstm_backward),
-        "gru": (gru_forward, gru_backward),
-    }[cell]
+    forward, backward = FUNCTIONS[cell]
 
     def step():
         _h, cache = forward(x, h0, *params)
@@ -123,11 +124,7 @@ def peak_memory(cell, N, T, D, H, chunk, dtype=np.float32) -> int:
     """Peak bytes allocated during one training step, BPTT truncated to ``chunk`` steps."""
     rng = np.random.default_rng(0)
     x, h0, params, dh = make_inputs(cell, N, T, D, H, dtype, rng)
-    forward, backward = {
-        "rnn": (rnn_forward, rnn_backward),
-        "lstm": (lstm_forward, lstm_backward),
-        "gru": (gru_forward, gru_backward),
-    }[cell]
+    forward, backward = FUNCTIONS[cell]
     tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
