@@ -48,7 +48,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q -m "not browser"
+	$(BIN)/python -m pytest -n 2 -q -m "not browser" tests --doctest-modules course_pkg
 
 # The built book in Debian's Chromium (/usr/bin/chromium); screenshots in _build/screenshots/
 browser: book

@@ -19,11 +19,13 @@ def _sigmoid(z):
 def rnn_train_step(x, h0, U, W, b, dh):
     """Forward and backward through time for each example on its own.
 
-    x (N, T, D), h0 (N, H), dh (N, T, H); returns (h, dU, dW, db).
+    x (N, T, D), h0 (N, H), dh (N, T, H); returns (h, dx, dh0, dU, dW, db),
+    the same outputs as course_pkg's forward and backward.
     """
     N, T, _ = x.shape
     H = h0.shape[1]
     h_all = np.zeros((N, T, H), dtype=x.dtype)
+    dx, dh0 = np.zeros_like(x), np.zeros_like(h0)
     dU, dW, db = np.zeros_like(U), np.zeros_like(W), np.zeros_like(b)
     for n in range(N):
         hs = [h0[n].reshape(H, 1)]
@@ -38,15 +40,21 @@ def rnn_train_step(x, h0, U, W, b, dh):
             dU += x[n, t].reshape(-1, 1) @ da.T
             dW += hs[t] @ da.T
             db += da[:, 0]
+            dx[n, t] = (U @ da)[:, 0]
             dnext = W @ da
-    return h_all, dU, dW, db
+        dh0[n] = dnext[:, 0]
+    return h_all, dx, dh0, dU, dW, db
 
 
 def lstm_train_step(x, h0, Wx, Wh, b, dh):
-    """Per-example LSTM forward and backward (gates i, f, g, o); returns (h, dWx, dWh, db)."""
+    """Per-example LSTM forward and backward (gates i, f, g, o).
+
+    Returns (h, dx, dh0, dWx, dWh, db), the outputs of course_pkg's.
+    """
     N, T, _ = x.shape
     H = h0.shape[1]
     h_all = np.zeros((N, T, H), dtype=x.dtype)
+    dx, dh0 = np.zeros_like(x), np.zeros_like(h0)
     dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
     for n in range(N):
         h, c = h0[n].reshape(H, 1), np.zeros((H, 1), dtype=x.dtype)
@@ -79,16 +87,22 @@ def lstm_train_step(x, h0, Wx, Wh, b, dh):
             dWx += xt @ da.T
             dWh += h_prev @ da.T
             db += da[:, 0]
+            dx[n, t] = (Wx @ da)[:, 0]
             dh_next = Wh @ da
             dc_next = dc * f
-    return h_all, dWx, dWh, db
+        dh0[n] = dh_next[:, 0]
+    return h_all, dx, dh0, dWx, dWh, db
 
 
 def gru_train_step(x, h0, Wx, Wh, bx, bh, dh):
-    """Per-example textbook GRU (reset before the product); returns (h, dWx, dWh, dbx, dbh)."""
+    """Per-example textbook GRU (reset before the product).
+
+    Returns (h, dx, dh0, dWx, dWh, dbx, dbh), the outputs of course_pkg's.
+    """
     N, T, _ = x.shape
     H = h0.shape[1]
     h_all = np.zeros((N, T, H), dtype=x.dtype)
+    dx, dh0 = np.zeros_like(x), np.zeros_like(h0)
     dWx, dWh = np.zeros_like(Wx), np.zeros_like(Wh)
     dbx, dbh = np.zeros_like(bx), np.zeros_like(bh)
     for n in range(N):
@@ -119,5 +133,7 @@ def gru_train_step(x, h0, Wx, Wh, bx, bh, dh):
             dWh[:, : 2 * H] += h_prev @ np.vstack([dr, dz]).T
             dWh[:, 2 * H :] += (r * h_prev) @ dn.T
             dbh += da_x[:, 0]
+            dx[n, t] = (Wx @ da_x)[:, 0]
             dh_next = g * z + drh * r + Wh[:, : 2 * H] @ np.vstack([dr, dz])
-    return h_all, dWx, dWh, dbx, dbh
+        dh0[n] = dh_next[:, 0]
+    return h_all, dx, dh0, dWx, dWh, dbx, dbh

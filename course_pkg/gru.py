@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._gates import gate_blocks
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
 from .activations import sigmoid_unchecked
 
@@ -58,7 +59,9 @@ class GRUCache(NamedTuple):
     h0: np.ndarray  # (N, H) initial state
     Wx: np.ndarray  # (D, 3H)
     Wh: np.ndarray  # (H, 3H)
-    gates: np.ndarray  # (N, T, 3H) r, z and n of every step
+    r: np.ndarray  # (N, T, H) reset gate of every step
+    z: np.ndarray  # (N, T, H) update gate
+    n: np.ndarray  # (N, T, H) candidate state
     hn: np.ndarray | None  # (N, T, H) h_{t-1} Wh_n + bh_n if reset_after, else None
     h: np.ndarray  # (N, T, H) every state h_1..h_T
     reset_after: bool
@@ -283,35 +286,56 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, reset_after=False):
     that is all of ``bh`` (so ``bh_n`` and ``bx_n`` are one parameter in
     two pieces); with ``reset_after=True`` ``bh_n`` sits inside the product
     with ``r`` and stays in the loop.
+
+    As in :func:`~course_pkg.lstm.lstm_forward`, the loop works on
+    gate-major, time-major buffers (3, T, N, H), and the two sigmoid gates
+    are computed as :math:`(1 + \tanh(a/2))/2` with their weights halved
+    beforehand. The returned ``h`` and the cache's arrays are (N, T, H) views.
     """
     x, h0, Wx, Wh, bx, bh, reset_after = _check_params(x, h0, Wx, Wh, bx, bh, reset_after, x_ndim=3)
     N, T, _ = x.shape
     H = h0.shape[1]
+    scale = np.array([0.5, 0.5, 1.0], dtype=x.dtype).reshape(3, 1, 1)  # r, z, n
+    Wx3 = gate_blocks(Wx, H) * scale  # (3, D, H)
+    Wh3 = gate_blocks(Wh, H) * scale  # (3, H, H)
     bias = bx + bh
     if reset_after:
         bias[2 * H :] = bx[2 * H :]  # bh_n is multiplied by r, so it cannot be folded in
-    xa = x @ Wx + bias  # (N, T, 3H): input projections of all steps at once
-    gates = np.empty_like(xa)
-    r, z, n = (gates[:, :, k * H : (k + 1) * H] for k in range(3))  # (N, T, H) views
-    h = np.empty((N, T, H), dtype=xa.dtype)
+    # (3, T, N, H): input projections of all steps, activated in place below
+    gates = np.matmul(x.transpose(1, 0, 2), Wx3[:, None])
+    gates += gate_blocks(bias, H)[:, None, None] * scale[:, None]
+    r, z, n = gates  # (T, N, H) each
+    h = np.empty((T, N, H), dtype=x.dtype)
     hn = np.empty_like(h) if reset_after else None
-    Wh_rz = np.ascontiguousarray(Wh[:, : 2 * H])
-    Wh_n = np.ascontiguousarray(Wh[:, 2 * H :])
     bh_n = bh[2 * H :]
+    ah = np.empty((2, N, H), dtype=x.dtype)  # h_{t-1} W_h for r and z
+    rh = np.empty((N, H), dtype=x.dtype)  # r * h_{t-1}
+    rh_W = np.empty((N, H), dtype=x.dtype)  # what reaches n through the reset gate
     h_prev = h0
     for t in range(T):
+        np.matmul(h_prev, Wh3[:2], out=ah)
+        gates[:2, t] += ah
+        np.tanh(gates[:2, t], out=gates[:2, t])
+        gates[:2, t] += 1.0
+        gates[:2, t] *= 0.5  # sigma(a) = (1 + tanh(a / 2)) / 2
         if reset_after:
-            ah = h_prev @ Wh  # (N, 3H): one product, because r is applied afterwards
-            gates[:, t, : 2 * H] = sigmoid_unchecked(xa[:, t, : 2 * H] + ah[:, : 2 * H])
-            hn[:, t] = ah[:, 2 * H :] + bh_n
-            n[:, t] = np.tanh(xa[:, t, 2 * H :] + r[:, t] * hn[:, t])
+            np.matmul(h_prev, Wh3[2], out=hn[t])
+            hn[t] += bh_n
+            np.multiply(r[t], hn[t], out=rh_W)
         else:
-            gates[:, t, : 2 * H] = sigmoid_unchecked(xa[:, t, : 2 * H] + h_prev @ Wh_rz)
             # the product with Wh_n has to wait for r: two products per step
-            n[:, t] = np.tanh(xa[:, t, 2 * H :] + (r[:, t] * h_prev) @ Wh_n)
-        h[:, t] = n[:, t] + z[:, t] * (h_prev - n[:, t])
-        h_prev = h[:, t]
-    return h, GRUCache(x, h0, Wx, Wh, gates, hn, h, reset_after)
+            np.multiply(r[t], h_prev, out=rh)
+            np.matmul(rh, Wh3[2], out=rh_W)
+        n[t] += rh_W
+        np.tanh(n[t], out=n[t])
+        np.subtract(h_prev, n[t], out=h[t])
+        h[t] *= z[t]
+        h[t] += n[t]  # = z h_prev + (1 - z) n with one product fewer
+        h_prev = h[t]
+    r, z, n, h = (arr.transpose(1, 0, 2) for arr in (r, z, n, h))
+    if reset_after:
+        hn = hn.transpose(1, 0, 2)
+    return h, GRUCache(x, h0, Wx, Wh, r, z, n, hn, h, reset_after)
 
 
 def gru_backward(dh, cache):
@@ -350,11 +374,6 @@ def gru_backward(dh, cache):
     with one matrix product each from the pre-activation gradients of all
     steps.
 
-    The factors of those gradients that depend only on the forward pass,
-    such as :math:`(h_{t-1} - n_t) \odot z_t(1 - z_t)`, are computed for all
-    steps before the loop; each step multiplies them by the incoming
-    gradient and does the recurrent matrix products.
-
     With ``reset_after=False``, ``dbh`` equals ``dbx`` (``bh`` is redundant);
     with ``reset_after=True`` only their r and z parts are equal.
     """
@@ -362,44 +381,70 @@ def gru_backward(dh, cache):
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
     D = cache.x.shape[2]
-    r, z, n = (cache.gates[:, :, k * H : (k + 1) * H] for k in range(3))
-    h_prev = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1)  # (N, T, H)
-    # da starts as the local factor of each pre-activation and the loop
-    # multiplies in the incoming gradient: dh_t for z and n, and for r the
-    # gradient that reaches it through n.
-    da = np.empty_like(cache.gates)  # (N, T, 3H)
-    da3 = da.reshape(N, T, 3, H)  # a view, one slot per gate
-    da3[:, :, 0] = r * (1.0 - r) * (cache.hn if cache.reset_after else h_prev)
-    da3[:, :, 1] = (h_prev - n) * z * (1.0 - z)
-    da3[:, :, 2] = (1.0 - z) * (1.0 - n * n)
-    Wh_rz_T = np.ascontiguousarray(cache.Wh[:, : 2 * H].T)
-    Wh_n_T = np.ascontiguousarray(cache.Wh[:, 2 * H :].T)
-    dh_next = np.zeros((N, H), dtype=dh.dtype)
+    reset_after = cache.reset_after
+    # (T, N, H) views; each step is a contiguous block when the cache comes from gru_forward
+    r, z, n, h = (arr.transpose(1, 0, 2) for arr in (cache.r, cache.z, cache.n, cache.h))
+    hn = cache.hn.transpose(1, 0, 2) if reset_after else None
+    da = np.empty((T, N, 3 * H), dtype=dh.dtype)  # gradients at x W_x + b_x
+    local = np.empty((3, N, H), dtype=dh.dtype)  # one step's da, gate by gate
+    da_r, da_z, da_n = local
+    # with reset_after the recurrent product's n part receives r * da_n instead
+    dahn = np.empty((T, N, H), dtype=dh.dtype) if reset_after else None
+    Wh_rz_T = np.ascontiguousarray(cache.Wh[:, : 2 * H].T)  # (2H, H)
+    Wh_n_T = np.ascontiguousarray(cache.Wh[:, 2 * H :].T)  # (H, H)
+    dh_t = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sent back, then all of dh_t
+    drh = np.empty((N, H), dtype=dh.dtype)  # gradient at r * (what the reset gate scales)
+    to_h = np.empty((N, H), dtype=dh.dtype)  # a gradient's share of dh_{t-1}
+    tmp = np.empty((N, H), dtype=dh.dtype)
     for t in range(T - 1, -1, -1):
-        dh_t = dh[:, t] + dh_next  # new array: the caller's dh is never written to
-        da3[:, t, 1:] *= dh_t[:, None]
-        if cache.reset_after:
-            da3[:, t, 0] *= da3[:, t, 2]
-            dh_next = dh_t * z[:, t] + da[:, t, : 2 * H] @ Wh_rz_T
-            dh_next += (da3[:, t, 2] * r[:, t]) @ Wh_n_T
+        dh_t += dh[:, t]  # dh_t is our own buffer: the caller's dh is never written to
+        h_prev = h[t - 1] if t else cache.h0
+        # local derivative (sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2) times
+        # what the gate multiplies, times dh_t
+        np.subtract(1.0, z[t], out=da_z)
+        da_z *= z[t]
+        np.subtract(h_prev, n[t], out=tmp)
+        da_z *= tmp
+        da_z *= dh_t
+        np.multiply(n[t], n[t], out=da_n)
+        np.subtract(1.0, da_n, out=da_n)
+        np.subtract(1.0, z[t], out=tmp)
+        da_n *= tmp
+        da_n *= dh_t
+        # the reset gate is reached through n
+        if reset_after:
+            np.multiply(da_n, hn[t], out=drh)
         else:
-            drh = da3[:, t, 2] @ Wh_n_T  # (N, H) gradient at r * h_prev
-            da3[:, t, 0] *= drh
-            dh_next = dh_t * z[:, t] + drh * r[:, t] + da[:, t, : 2 * H] @ Wh_rz_T
-    flat_da = da.reshape(N * T, 3 * H)
-    flat_h_prev = h_prev.reshape(N * T, H)
-    dx = da @ cache.Wx.T
-    dWx = cache.x.reshape(N * T, D).T @ flat_da
-    dbx = flat_da.sum(axis=0)
-    if cache.reset_after:
-        # the recurrent product h_prev Wh + bh receives r * dn in its n part
-        dah = np.concatenate([flat_da[:, : 2 * H], flat_da[:, 2 * H :] * r.reshape(N * T, H)], 1)
-        dWh = flat_h_prev.T @ dah
-        dbh = dah.sum(axis=0)
+            np.matmul(da_n, Wh_n_T, out=drh)
+        np.subtract(1.0, r[t], out=da_r)
+        da_r *= r[t]
+        da_r *= drh
+        if not reset_after:
+            da_r *= h_prev
+        # side by side, as the gates' columns of the weights are
+        np.copyto(da[t].reshape(N, 3, H), local.transpose(1, 0, 2))
+        dh_t *= z[t]  # the direct path h_prev -> h
+        np.matmul(da[t, :, : 2 * H], Wh_rz_T, out=to_h)
+        dh_t += to_h
+        if reset_after:
+            np.multiply(da_n, r[t], out=dahn[t])
+            np.matmul(dahn[t], Wh_n_T, out=to_h)
+            dh_t += to_h
+        else:
+            drh *= r[t]
+            dh_t += drh
+    da_flat = da.reshape(T * N, 3 * H)  # rows in time order
+    dx = np.ascontiguousarray((da_flat @ cache.Wx.T).reshape(T, N, D).transpose(1, 0, 2))
+    dWx = cache.x.transpose(1, 0, 2).reshape(T * N, D).T @ da_flat
+    dbx = da_flat.sum(axis=0)
+    h_prev = np.concatenate([cache.h0[None], h])[:T].reshape(T * N, H)  # h_0..h_{T-1}
+    dWh_rz = h_prev.T @ da_flat[:, : 2 * H]
+    if reset_after:
+        dahn = dahn.reshape(T * N, H)
+        dWh = np.concatenate([dWh_rz, h_prev.T @ dahn], axis=1)
+        dbh = np.concatenate([dbx[: 2 * H], dahn.sum(axis=0)])
     else:
-        rh = (r * h_prev).reshape(N * T, H)  # what Wh_n multiplied
-        dWh = np.concatenate(
-            [flat_h_prev.T @ flat_da[:, : 2 * H], rh.T @ flat_da[:, 2 * H :]], axis=1
-        )
+        rh = r.reshape(T * N, H) * h_prev  # what Wh_n multiplied
+        dWh = np.concatenate([dWh_rz, rh.T @ da_flat[:, 2 * H :]], axis=1)
         dbh = dbx.copy()  # bh enters exactly where bx does
-    return dx, dh_next, dWx, dWh, dbx, dbh
+    return dx, dh_t, dWx, dWh, dbx, dbh

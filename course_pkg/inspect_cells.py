@@ -55,7 +55,7 @@ class GRUGates(NamedTuple):
 
 
 def lstm_gates(cache: LSTMCache) -> LSTMGates:
-    r"""Split the gate activations an LSTM forward pass cached into named arrays.
+    r"""The gate activations and states an LSTM forward pass cached, by name.
 
     Parameters
     ----------
@@ -67,28 +67,20 @@ def lstm_gates(cache: LSTMCache) -> LSTMGates:
     -------
     LSTMGates
         ``i, f, g, o, c, h``, each (N, T, H); entry ``[n, t]`` belongs to
-        step ``t`` (0-based) of sequence ``n``. They are views of the cache,
+        step ``t`` (0-based) of sequence ``n``. They are the cache's arrays,
         not copies.
 
     Raises
     ------
     TypeError
         ``cache`` is not an :class:`~course_pkg.lstm.LSTMCache`.
-
-    Notes
-    -----
-    The cache stores the four activated blocks side by side in PyTorch's
-    order, ``gates[..., :H]`` = :math:`i_t`, then :math:`f_t`, :math:`g_t`,
-    :math:`o_t`.
     """
     check_cache("cache", cache, LSTMCache)
-    H = cache.h.shape[2]
-    i, f, g, o = (cache.gates[:, :, k * H : (k + 1) * H] for k in range(4))
-    return LSTMGates(i, f, g, o, cache.c, cache.h)
+    return LSTMGates(cache.i, cache.f, cache.g, cache.o, cache.c, cache.h)
 
 
 def gru_gates(cache: GRUCache) -> GRUGates:
-    """Split the gate activations a GRU forward pass cached into named arrays.
+    """The gate activations and states a GRU forward pass cached, by name.
 
     Parameters
     ----------
@@ -98,7 +90,7 @@ def gru_gates(cache: GRUCache) -> GRUGates:
     Returns
     -------
     GRUGates
-        ``r, z, n, h``, each (N, T, H), views of the cache.
+        ``r, z, n, h``, each (N, T, H): the cache's arrays, not copies.
 
     Raises
     ------
@@ -106,9 +98,7 @@ def gru_gates(cache: GRUCache) -> GRUGates:
         ``cache`` is not a :class:`~course_pkg.gru.GRUCache`.
     """
     check_cache("cache", cache, GRUCache)
-    H = cache.h.shape[2]
-    r, z, n = (cache.gates[:, :, k * H : (k + 1) * H] for k in range(3))
-    return GRUGates(r, z, n, cache.h)
+    return GRUGates(cache.r, cache.z, cache.n, cache.h)
 
 
 def cell_path_gain(f) -> np.ndarray:

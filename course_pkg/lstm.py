@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._gates import gate_blocks
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
 from .activations import sigmoid_unchecked
 
@@ -53,7 +54,10 @@ class LSTMCache(NamedTuple):
     c0: np.ndarray  # (N, H) initial cell state (zeros when none was given)
     Wx: np.ndarray  # (D, 4H)
     Wh: np.ndarray  # (H, 4H)
-    gates: np.ndarray  # (N, T, 4H) activated gates i, f, g, o of every step
+    i: np.ndarray  # (N, T, H) input gate of every step
+    f: np.ndarray  # (N, T, H) forget gate
+    g: np.ndarray  # (N, T, H) candidate cell value
+    o: np.ndarray  # (N, T, H) output gate
     h: np.ndarray  # (N, T, H) every hidden state h_1..h_T
     c: np.ndarray  # (N, T, H) every cell state c_1..c_T; c[:, -1] is the final one
     tanh_c: np.ndarray  # (N, T, H) tanh of every cell state
@@ -270,29 +274,46 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     The input projection :math:`x_t W_x + b` does not depend on the state,
     so it is computed for all steps in one matrix product; only
     :math:`h_{t-1} W_h` and the element-wise gate arithmetic stay inside the
-    time loop.
+    time loop. The loop works on gate-major, time-major buffers
+    (4, T, N, H), so each step reads and writes whole contiguous (N, H)
+    blocks; the returned ``h`` and the cache's arrays are (N, T, H) views.
+    The sigmoid is computed as :math:`\sigma(a) = (1 + \tanh(a/2))/2` with
+    the sigmoid gates' weights halved beforehand (exact: a power of two), so
+    one ``tanh`` call activates all four gates.
     """
     x, h0, c0, Wx, Wh, b = _check_params(x, h0, c0, Wx, Wh, b, x_ndim=3)
     N, T, _ = x.shape
     H = h0.shape[1]
     if c0 is None:
         c0 = np.zeros_like(h0)
-    xa = x @ Wx + b  # (N, T, 4H): input projections of all steps at once
-    gates = np.empty_like(xa)
-    h = np.empty((N, T, H), dtype=xa.dtype)
+    scale = np.array([0.5, 0.5, 1.0, 0.5], dtype=x.dtype).reshape(4, 1, 1)  # i, f, g, o
+    Wx4 = gate_blocks(Wx, H) * scale  # (4, D, H)
+    Wh4 = gate_blocks(Wh, H) * scale  # (4, H, H)
+    # (4, T, N, H): the input projections of all steps, activated in place below
+    gates = np.matmul(x.transpose(1, 0, 2), Wx4[:, None])
+    gates += gate_blocks(b, H)[:, None, None] * scale[:, None]
+    i, f, g, o = gates  # (T, N, H) each
+    h = np.empty((T, N, H), dtype=x.dtype)
     c = np.empty_like(h)
     tanh_c = np.empty_like(h)
-    i, f, g, o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # (N, T, H) views
+    ah = np.empty((4, N, H), dtype=x.dtype)  # h_{t-1} W_h, gate by gate
+    ig = np.empty((N, H), dtype=x.dtype)
     h_prev, c_prev = h0, c0
     for t in range(T):
-        a = xa[:, t] + h_prev @ Wh  # (N, 4H)
-        gates[:, t] = sigmoid_unchecked(a)
-        g[:, t] = np.tanh(a[:, 2 * H : 3 * H])  # overwrite: g is a candidate, not a gate
-        c[:, t] = f[:, t] * c_prev + i[:, t] * g[:, t]
-        np.tanh(c[:, t], out=tanh_c[:, t])
-        h[:, t] = o[:, t] * tanh_c[:, t]
-        h_prev, c_prev = h[:, t], c[:, t]
-    return h, LSTMCache(x, h0, c0, Wx, Wh, gates, h, c, tanh_c)
+        np.matmul(h_prev, Wh4, out=ah)
+        gates[:, t] += ah
+        np.tanh(gates[:, t], out=gates[:, t])  # tanh(a/2) for i, f, o; g = tanh(a_g)
+        for sigmoid_gates in (gates[:2, t], o[t]):
+            sigmoid_gates += 1.0
+            sigmoid_gates *= 0.5
+        np.multiply(f[t], c_prev, out=c[t])
+        np.multiply(i[t], g[t], out=ig)
+        c[t] += ig
+        np.tanh(c[t], out=tanh_c[t])
+        np.multiply(o[t], tanh_c[t], out=h[t])
+        h_prev, c_prev = h[t], c[t]
+    i, f, g, o, h, c, tanh_c = (arr.transpose(1, 0, 2) for arr in (i, f, g, o, h, c, tanh_c))
+    return h, LSTMCache(x, h0, c0, Wx, Wh, i, f, g, o, h, c, tanh_c)
 
 
 def lstm_backward_full(dh, cache, dc_last=None, dc=None):
@@ -348,12 +369,11 @@ def lstm_backward_full(dh, cache, dc_last=None, dc=None):
     hundreds or thousands of steps, where the vanilla RNN's gradient is
     multiplied by :math:`W^\top` and :math:`\tanh'` at every step and fades.
 
-    The gate factors that do not depend on the incoming gradient
-    (:math:`g \odot \sigma'(a_i)`, :math:`c_{t-1} \odot \sigma'(a_f)`, ...) are
-    computed for all steps before the loop, so each step only multiplies
-    them by :math:`\bar c_t` or :math:`\bar h_t` and does one matrix product.
-    The pre-activation gradients of all steps are kept, and ``dx``, ``dWx``,
-    ``dWh`` and ``db`` are then one matrix product (or sum) each.
+    Each step computes the pre-activation gradients :math:`\delta_t` of the
+    four gates block by block, then lays them side by side in a (T, N, 4H)
+    array, so that :math:`\delta_t W_h^\top` is one matrix product; after
+    the loop ``dx``, ``dWx``, ``dWh`` and ``db`` are one matrix product (or
+    sum) each over all steps at once.
     """
     check_cache("cache", cache, LSTMCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
@@ -363,38 +383,57 @@ def lstm_backward_full(dh, cache, dc_last=None, dc=None):
         dc_last = check_grad("dc_last", dc_last, (N, H), dh.dtype)
     if dc is not None:
         dc = check_grad("dc", dc, (N, T, H), dh.dtype)
-    i, f, g, o = (cache.gates[:, :, k * H : (k + 1) * H] for k in range(4))
-    tanh_c = cache.tanh_c
-    c_prev = np.concatenate([cache.c0[:, None], cache.c[:, :-1]], axis=1)  # (N, T, H)
-    h_prev = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1)  # (N, T, H)
-    # da starts as the local factors of each pre-activation, so that in the loop
-    # da_i, da_f, da_g = dc_t * factor and da_o = dh_t * factor.
-    da = np.empty_like(cache.gates)  # (N, T, 4H)
-    da4 = da.reshape(N, T, 4, H)  # a view, one slot per gate
-    da4[:, :, 0] = g * i * (1.0 - i)  # sigma' = sigma (1 - sigma)
-    da4[:, :, 1] = c_prev * f * (1.0 - f)
-    da4[:, :, 2] = i * (1.0 - g * g)  # tanh' = 1 - tanh^2
-    da4[:, :, 3] = tanh_c * o * (1.0 - o)
-    h_to_c = o * (1.0 - tanh_c * tanh_c)  # (N, T, H) dh_t/dc_t: how h_t's gradient reaches c_t
-    Wh_T = cache.Wh.T
-    dh_next = np.zeros((N, H), dtype=dh.dtype)
+    # (T, N, H) views; each step is a contiguous block when the cache comes from lstm_forward
+    i, f, g, o, h, c, tanh_c = (
+        arr.transpose(1, 0, 2)
+        for arr in (cache.i, cache.f, cache.g, cache.o, cache.h, cache.c, cache.tanh_c)
+    )
+    da = np.empty((T, N, 4 * H), dtype=dh.dtype)  # gradients at the pre-activations
+    local = np.empty((4, N, H), dtype=dh.dtype)  # one step's da, gate by gate
+    da_i, da_f, da_g, da_o = local
+    Wh_T = np.ascontiguousarray(cache.Wh.T)  # (4H, H)
+    dh_t = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sent back, then all of dh_t
     # copy dc_last so that even for T = 0 the returned dc0 is not the caller's array
-    dc_next = np.zeros((N, H), dtype=dh.dtype) if dc_last is None else dc_last.copy()
+    dc_t = np.zeros((N, H), dtype=dh.dtype) if dc_last is None else dc_last.copy()
+    h_to_c = np.empty((N, H), dtype=dh.dtype)
     for t in range(T - 1, -1, -1):
-        dh_t = dh[:, t] + dh_next  # new array: the caller's dh is never written to
-        dc_t = dc_next + dh_t * h_to_c[:, t]
+        dh_t += dh[:, t]  # dh_t is our own buffer: the caller's dh is never written to
+        # c_t reaches the loss through step t+1 (dc_t so far) and through h_t
+        np.multiply(tanh_c[t], tanh_c[t], out=h_to_c)
+        np.subtract(1.0, h_to_c, out=h_to_c)  # tanh' = 1 - tanh^2
+        h_to_c *= o[t]
+        h_to_c *= dh_t
+        dc_t += h_to_c
         if dc is not None:
             dc_t += dc[:, t]
-        da4[:, t, :3] *= dc_t[:, None]
-        da4[:, t, 3] *= dh_t
-        dc_next = dc_t * f[:, t]  # the constant error carousel
-        dh_next = da[:, t] @ Wh_T
-    flat_da = da.reshape(N * T, 4 * H)
-    dx = da @ cache.Wx.T
-    dWx = cache.x.reshape(N * T, D).T @ flat_da
-    dWh = h_prev.reshape(N * T, H).T @ flat_da
-    db = flat_da.sum(axis=0)
-    return dx, dh_next, dc_next, dWx, dWh, db
+        # local derivative (sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2) times
+        # what the gate multiplies, times the gradient that reaches it
+        np.subtract(1.0, i[t], out=da_i)
+        da_i *= i[t]
+        da_i *= g[t]
+        np.subtract(1.0, f[t], out=da_f)
+        da_f *= f[t]
+        da_f *= c[t - 1] if t else cache.c0
+        np.multiply(g[t], g[t], out=da_g)
+        np.subtract(1.0, da_g, out=da_g)
+        da_g *= i[t]
+        local[:3] *= dc_t  # i, f and g reach the loss through c_t
+        np.subtract(1.0, o[t], out=da_o)
+        da_o *= o[t]
+        da_o *= tanh_c[t]
+        da_o *= dh_t  # o reaches it through h_t
+        dc_t *= f[t]  # the constant error carousel: dc_{t-1}
+        # side by side, as the gates' columns of W_h are: one matrix product
+        np.copyto(da[t].reshape(N, 4, H), local.transpose(1, 0, 2))
+        np.matmul(da[t], Wh_T, out=dh_t)
+    da_flat = da.reshape(T * N, 4 * H)  # rows in time order
+    dx = np.ascontiguousarray((da_flat @ cache.Wx.T).reshape(T, N, D).transpose(1, 0, 2))
+    dWx = cache.x.transpose(1, 0, 2).reshape(T * N, D).T @ da_flat
+    dWh = cache.h0.T @ da[0] if T else np.zeros_like(cache.Wh)
+    if T > 1:  # h_{t-1} for t = 2..T is h_1..h_{T-1}
+        dWh += h[:-1].reshape((T - 1) * N, H).T @ da_flat[N:]
+    db = da_flat.sum(axis=0)
+    return dx, dh_t, dc_t, dWx, dWh, db
 
 
 def lstm_backward(dh, cache):

@@ -156,16 +156,23 @@ def rnn_forward(x, h0, U, W, b):
 
     The input projection :math:`x_t U + b` does not depend on the previous
     state, so it is computed for all steps in one matrix product; only
-    :math:`h_{t-1} W` stays inside the time loop.
+    :math:`h_{t-1} W` stays inside the time loop. The loop works on a
+    time-major (T, N, H) buffer, so each step writes one contiguous block;
+    the returned ``h`` is an (N, T, H) view of it.
     """
     x, h0, U, W, b = _check_params(x, h0, U, W, b, x_ndim=3)
-    T = x.shape[1]
-    xu = x @ U + b  # (N, T, H): input projections of all steps at once
-    h = np.empty_like(xu)
+    N, T, _ = x.shape
+    H = h0.shape[1]
+    h = np.matmul(x.transpose(1, 0, 2), U)  # (T, N, H): input projections of all steps
+    h += b
+    hW = np.empty((N, H), dtype=h.dtype)
     h_prev = h0
     for t in range(T):
-        h_prev = np.tanh(xu[:, t] + h_prev @ W)
-        h[:, t] = h_prev
+        np.matmul(h_prev, W, out=hW)
+        h[t] += hW
+        np.tanh(h[t], out=h[t])
+        h_prev = h[t]
+    h = h.transpose(1, 0, 2)
     return h, RNNCache(x, h0, U, W, h)
 
 
@@ -202,19 +209,24 @@ def rnn_backward(dh, cache):
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
     D = cache.x.shape[2]
-    h, W = cache.h, cache.W
-    delta = np.empty_like(dh)  # (N, T, H) gradient at the pre-activation of each step
-    dh_next = np.zeros((N, H), dtype=dh.dtype)
+    h = cache.h.transpose(1, 0, 2)  # (T, N, H); contiguous steps when it comes from rnn_forward
+    W_T = np.ascontiguousarray(cache.W.T)
+    delta = np.empty((T, N, H), dtype=dh.dtype)  # gradient at each step's pre-activation
+    dh_t = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sent back, then all of dh_t
     for t in range(T - 1, -1, -1):
-        delta[:, t] = (dh[:, t] + dh_next) * (1.0 - h[:, t] * h[:, t])
-        dh_next = delta[:, t] @ W.T
-    h_prev = np.concatenate([cache.h0[:, None], h[:, :-1]], axis=1)  # (N, T, H)
-    flat_delta = delta.reshape(N * T, H)
-    dx = delta @ cache.U.T
-    dU = cache.x.reshape(N * T, D).T @ flat_delta
-    dW = h_prev.reshape(N * T, H).T @ flat_delta
+        dh_t += dh[:, t]  # dh_t is our own buffer: the caller's dh is never written to
+        np.multiply(h[t], h[t], out=delta[t])
+        np.subtract(1.0, delta[t], out=delta[t])  # tanh' = 1 - tanh^2
+        delta[t] *= dh_t
+        np.matmul(delta[t], W_T, out=dh_t)
+    flat_delta = delta.reshape(T * N, H)  # rows in time order
+    dx = np.ascontiguousarray((flat_delta @ cache.U.T).reshape(T, N, D).transpose(1, 0, 2))
+    dU = cache.x.transpose(1, 0, 2).reshape(T * N, D).T @ flat_delta
+    dW = cache.h0.T @ delta[0] if T else np.zeros_like(cache.W)
+    if T > 1:  # h_{t-1} for t = 2..T is h_1..h_{T-1}
+        dW += h[:-1].reshape((T - 1) * N, H).T @ flat_delta[N:]
     db = flat_delta.sum(axis=0)
-    return dx, dh_next, dU, dW, db
+    return dx, dh_t, dU, dW, db
 
 
 def rnn_num_params(D: int, H: int, K: int = 0) -> int:

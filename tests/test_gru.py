@@ -135,7 +135,8 @@ def test_gru_forward_is_repeated_step(reset_after):
         )
         # the sequence version adds bh to bx before the loop: equal up to rounding
         np.testing.assert_allclose(h[:, t], state, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(cache.gates[:, t], step_cache.gates, rtol=0, atol=1e-14)
+        gates_t = np.concatenate([cache.r[:, t], cache.z[:, t], cache.n[:, t]], axis=1)
+        np.testing.assert_allclose(gates_t, step_cache.gates, rtol=0, atol=1e-14)
 
 
 @pytest.mark.parametrize("reset_after", VARIANTS)
@@ -356,6 +357,36 @@ def test_gru_extreme_preactivations_stay_finite(dtype, reset_after):
         grads = gru_backward(np.ones_like(h), cache)
         h1, step_cache = gru_step_forward(**step_args, reset_after=reset_after)
         step_grads = gru_step_backward(np.ones_like(h1), step_cache)
-    assert np.isin(cache.gates[..., :10], [0, 1]).mean() > 0.9  # r, z really saturated
+    assert np.isin(np.stack([cache.r, cache.z]), [0, 1]).mean() > 0.9  # r, z really saturated
     for a in (h, *grads, h1, *step_grads):
         assert np.all(np.isfinite(a))
+
+
+@pytest.mark.parametrize("reset_after", VARIANTS)
+def test_gru_backward_accepts_a_cache_of_ordinary_arrays(reset_after):
+    # gru_forward hands out (N, T, H) views of time-major buffers; a cache of
+    # plain batch-major arrays must give the same gradients
+    rng = np.random.default_rng(45)
+    args = make_args(rng, 3, 5, 4, 2)
+    h, cache = gru_forward(**args, reset_after=reset_after)
+    assert not cache.z.flags.c_contiguous
+    copied = type(cache)(
+        *(np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a for a in cache)
+    )
+    dh = randn(rng, *h.shape)
+    for a, b in zip(gru_backward(dh, copied), gru_backward(dh, cache), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("reset_after", VARIANTS)
+def test_gru_empty_sequence(reset_after):
+    rng = np.random.default_rng(46)
+    args = make_args(rng, 2, 0, 3, 4)
+    h, cache = gru_forward(**args, reset_after=reset_after)
+    assert h.shape == (2, 0, 4)
+    dx, dh0, *param_grads = gru_backward(np.zeros((2, 0, 4)), cache)
+    assert dx.shape == (2, 0, 3)
+    np.testing.assert_array_equal(dh0, 0.0)
+    for grad, param in zip(param_grads, ("Wx", "Wh", "bx", "bh"), strict=True):
+        assert grad.shape == args[param].shape
+        np.testing.assert_array_equal(grad, 0.0)

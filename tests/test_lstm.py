@@ -325,7 +325,7 @@ def test_lstm_extreme_preactivations_stay_finite(dtype):
             args["x"][:, 0], args["h0"], args["c0"], args["Wx"], args["Wh"], args["b"]
         )
         step_grads = lstm_step_backward(step[0], step[1], step[2])
-    sigmoid_gates = np.delete(cache.gates, np.s_[10:15], axis=-1)  # i, f, o of H = 5 units
+    sigmoid_gates = np.stack([cache.i, cache.f, cache.o])
     assert np.isin(sigmoid_gates, [0, 1]).mean() > 0.9  # the pre-activations really were huge
     for a in (h, cache.c, *grads, step[0], step[1], *step_grads):
         assert np.all(np.isfinite(a))
@@ -353,3 +353,40 @@ def test_lstm_backward_full_cell_state_gradient_at_every_step():
     check_gradients(outputs, args, dict(x=dx, h0=dh0, c0=dc0, Wx=dWx, Wh=dWh, b=db), [dh, dc])
     with pytest.raises(ValueError, match=r"dc must have shape \(2, 4, 5\), got \(2, 5\)"):
         lstm_backward_full(dh, cache, dc=dc[:, 0])
+
+
+def contiguous_copy(cache):
+    """The cache with every array replaced by an ordinary C-ordered (N, T, ...) copy."""
+    return type(cache)(*(np.ascontiguousarray(a) for a in cache))
+
+
+def test_lstm_backward_accepts_a_cache_of_ordinary_arrays():
+    # lstm_forward hands out (N, T, H) views of time-major buffers; a cache of
+    # plain batch-major arrays (built by hand, or copied) must give the same gradients
+    rng = np.random.default_rng(41)
+    args = make_args(rng, 3, 5, 4, 2, c0=True)
+    h, cache = lstm_forward(**args)
+    assert not cache.c.flags.c_contiguous
+    copied = contiguous_copy(cache)
+    assert copied.c.flags.c_contiguous
+    dh, dc = randn(rng, *h.shape), randn(rng, *h.shape)
+    expected = lstm_backward_full(dh, cache, dc_last=args["h0"], dc=dc)
+    got = lstm_backward_full(dh, copied, dc_last=args["h0"], dc=dc)
+    for name, a, b in zip(("dx", "dh0", "dc0", "dWx", "dWh", "db"), got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15, err_msg=name)
+
+
+def test_lstm_empty_sequence():
+    rng = np.random.default_rng(42)
+    args = make_args(rng, 2, 0, 3, 4, c0=True)
+    h, cache = lstm_forward(**args)
+    assert h.shape == (2, 0, 4)
+    dc_last = randn(rng, 2, 4)
+    dx, dh0, dc0, dWx, dWh, db = lstm_backward_full(np.zeros((2, 0, 4)), cache, dc_last=dc_last)
+    assert dx.shape == (2, 0, 3)
+    np.testing.assert_array_equal(dh0, 0.0)
+    np.testing.assert_array_equal(dc0, dc_last)  # nothing in between: it passes straight through
+    assert dc0 is not dc_last
+    for grad, param in ((dWx, "Wx"), (dWh, "Wh"), (db, "b")):
+        assert grad.shape == args[param].shape
+        np.testing.assert_array_equal(grad, 0.0)

@@ -149,3 +149,28 @@ def test_rnn_rejects_bad_input():
         rnn_backward(h, (1, 2, 3))
     with pytest.raises(ValueError, match=r"W must have shape \(5, 5\), got \(5, 4\)"):
         rnn_step_forward(args["x"][:, 0], args["h0"], args["U"], args["W"][:, :4], args["b"])
+
+
+def test_rnn_backward_accepts_a_cache_of_ordinary_arrays():
+    # rnn_forward hands out h as an (N, T, H) view of a time-major buffer; a
+    # cache of plain batch-major arrays must give the same gradients
+    rng = np.random.default_rng(43)
+    args = make_args(rng, 3, 5, 4, 2)
+    h, cache = rnn_forward(**args)
+    assert not cache.h.flags.c_contiguous
+    copied = type(cache)(*(np.ascontiguousarray(a) for a in cache))
+    dh = randn(rng, *h.shape)
+    for a, b in zip(rnn_backward(dh, copied), rnn_backward(dh, cache), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_rnn_empty_sequence():
+    rng = np.random.default_rng(44)
+    args = make_args(rng, 2, 0, 3, 4)
+    h, cache = rnn_forward(**args)
+    assert h.shape == (2, 0, 4)
+    dx, dh0, dU, dW, db = rnn_backward(np.zeros((2, 0, 4)), cache)
+    assert dx.shape == (2, 0, 3)
+    for grad, param in ((dh0, "h0"), (dU, "U"), (dW, "W"), (db, "b")):
+        assert grad.shape == args[param].shape
+        np.testing.assert_array_equal(grad, 0.0)
