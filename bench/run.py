@@ -1,12 +1,17 @@
 """``make bench``: how fast is course_pkg? Ratios against baselines run in the same process.
 
 Workloads: one training step (forward, backward through time, gradients of
-every parameter) of an RNN, LSTM and GRU layer at N=64, T=50, D=H=128; a
+every parameter and of the inputs) of an RNN, LSTM and GRU layer at N=64, T=50, D=H=128; a
 character-model-sized layer at N=1, T=25, H=100; a long sequence at T=500;
 in float32 and float64. Baselines: PyTorch's ``nn.RNN`` / ``nn.LSTM`` /
 ``nn.GRU`` on the CPU with the same number of threads, and the per-example
 textbook implementation in ``bench/textbook.py``. Also the peak memory of a
 training step against T, with and without truncated BPTT.
+
+Each ratio is the median over repeats of two times measured in the same
+repeat (the contenders take turns). The same course_pkg step is also timed
+in a fresh process that never imports torch, with its page faults, because
+torch's allocations change how glibc's allocator treats freed memory.
 
 Results go to ``bench/results.json`` (read by the book's appendix) and a
 table on standard output. Thread count: ``BENCH_THREADS`` (default 1), set
@@ -159,6 +164,14 @@ def minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
+def faults_per_call(fn, calls: int) -> float:
+    """Mean number of page faults one call of ``fn`` takes, over ``calls`` calls."""
+    before = minor_faults()
+    for _ in range(calls):
+        fn()
+    return (minor_faults() - before) / calls
+
+
 def ours_alone(cell, name, dtype) -> dict:
     """Time course_pkg in a fresh process that never imports torch (see ``--ours-alone``)."""
     cmd = [sys.executable, __file__, "--ours-alone", cell, name, np.dtype(dtype).name]
@@ -178,10 +191,8 @@ def run_ours_alone(cell, name, dtype_name) -> None:
     N, T, D, H = next(w[1:] for w in WORKLOADS if w[0] == name)
     x, h0, params, dh = make_inputs(cell, N, T, D, H, np.dtype(dtype_name).type, rng_for(name))
     step = ours(cell, x, h0, params, dh)
-    repeats = repeats_for(name)
-    faults = minor_faults()
-    times = take_turns({"ours": step}, repeats)["ours"]
-    faults = (minor_faults() - faults) / (repeats + 1)  # the warm-up step included
+    times = take_turns({"ours": step}, repeats_for(name))["ours"]
+    faults = faults_per_call(step, 5)
     print(json.dumps({"ms": 1e3 * statistics.median(times), "faults_per_step": faults}))
 
 
@@ -202,16 +213,15 @@ def main() -> None:
             for cell in ("rnn", "lstm", "gru"):
                 x, h0, params, dh = make_inputs(cell, N, T, D, H, dtype, rng_for(name))
                 step = ours(cell, x, h0, params, dh)
-                faults = minor_faults()
                 times = take_turns(
                     {"ours": step, "torch": torch_step(cell, x, h0, params, dh)},
                     repeats_for(name),
                 )
-                faults = (minor_faults() - faults) / (repeats_for(name) + 1)
+                faults = faults_per_call(step, 5)
                 # the textbook code is slow: fewer repeats, again taking turns with ours
                 text = take_turns(
                     {"ours": step, "textbook": textbook_step(cell, x, h0, params, dh)},
-                    15 if name == "char" else 3,
+                    {"char": 15, "main": 5, "long": 3}[name],
                     warmup=0,
                 )
                 alone = ours_alone(cell, name, dtype)

@@ -1,4 +1,4 @@
-"""The benchmark's per-example textbook baseline computes the same gradients as course_pkg."""
+"""The benchmark: its textbook baseline computes what course_pkg computes; its timing helpers."""
 
 import sys
 from pathlib import Path
@@ -11,6 +11,7 @@ from course_pkg.lstm import lstm_backward, lstm_forward
 from course_pkg.rnn import rnn_backward, rnn_forward
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import run as bench_run
 import textbook
 
 
@@ -36,3 +37,17 @@ def test_textbook_baseline_matches_course_pkg(cell):
     np.testing.assert_allclose(h_ref, h, atol=1e-12)
     for ours, ref in zip(grads, grads_ref, strict=True):
         np.testing.assert_allclose(ref, ours, atol=1e-12)
+
+
+def test_take_turns_alternates_the_contenders():
+    calls = []
+    times = bench_run.take_turns({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3  # one warm-up each, then three turns
+    assert [len(t) for t in times.values()] == [3, 3]
+    assert all(t >= 0 for t in times["a"] + times["b"])
+
+
+def test_median_ratio_pairs_times_of_the_same_repeat():
+    # a slow spell (the third repeat) slows both contenders; the paired ratio ignores it
+    assert bench_run.median_ratio([2.0, 2.0, 20.0], [1.0, 1.0, 10.0]) == 2.0
+    assert bench_run.median_ratio([1.0, 3.0, 2.0], [1.0, 1.0, 1.0]) == 2.0
