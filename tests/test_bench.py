@@ -41,7 +41,9 @@ def test_textbook_baseline_matches_course_pkg(cell):
 
 def test_take_turns_alternates_the_contenders():
     calls = []
-    times = bench_run.take_turns({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
+    times = bench_run.take_turns(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3
+    )
     assert calls == ["a", "b"] + ["a", "b"] * 3  # one warm-up each, then three turns
     assert [len(t) for t in times.values()] == [3, 3]
     assert all(t >= 0 for t in times["a"] + times["b"])
