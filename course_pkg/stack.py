@@ -48,6 +48,12 @@ class RecurrentStack:
         :func:`course_pkg.bidirectional.bidirectional_forward` and
         ``bidirectional_backward`` to use instead of the package's (the
         assignments train a tagger on the student's own).
+
+    Attributes
+    ----------
+    bidirectional_functions : (forward, backward)
+        The pair a bidirectional layer runs: the package's functions, or
+        the ones given.
     """
 
     def __init__(
@@ -84,7 +90,7 @@ class RecurrentStack:
             raise TypeError(
                 "bidirectional_functions must be a pair (forward, backward) of callables"
             )
-        self._bi_forward, self._bi_backward = bidirectional_functions
+        self.bidirectional_functions = tuple(bidirectional_functions)
 
     @property
     def output_size(self) -> int:
@@ -148,7 +154,7 @@ class RecurrentStack:
         for layer in range(self.num_layers):
             keys = self._layer_keys(layer)
             if self.bidirectional:
-                h, cache = self._bi_forward(
+                h, cache = self.bidirectional_functions[0](
                     h,
                     self._select(params, keys[0]),
                     self._select(params, keys[1]),
@@ -199,7 +205,7 @@ class RecurrentStack:
         for layer in range(self.num_layers - 1, -1, -1):
             keys = self._layer_keys(layer)
             if self.bidirectional:
-                dh, g_f, g_b = self._bi_backward(dh, cache.caches[layer])
+                dh, g_f, g_b = self.bidirectional_functions[1](dh, cache.caches[layer])
                 grads.update({keys[0] + n: g for n, g in g_f.items()})
                 grads.update({keys[1] + n: g for n, g in g_b.items()})
             else:

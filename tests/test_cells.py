@@ -89,6 +89,8 @@ def test_stack_runs_given_bidirectional_functions():
     rng = np.random.default_rng(3)
     ours = RecurrentStack("gru", 2, 3, bidirectional=True, bidirectional_functions=(fwd, bwd))
     ref = RecurrentStack("gru", 2, 3, bidirectional=True)
+    assert ours.bidirectional_functions == (fwd, bwd)
+    assert ref.bidirectional_functions == (bidirectional_forward, bidirectional_backward)
     params = ref.init_params(rng)
     x = rng.standard_normal((2, 4, 2))
     lengths = np.array([4, 2])
