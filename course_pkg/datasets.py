@@ -973,6 +973,56 @@ def batches(
     return (order[start : start + batch_size] for start in range(0, n, batch_size))
 
 
+def minibatches(arrays: Sequence, batch_size: int, rng: np.random.Generator | None = None):
+    """The ``batches`` argument of :func:`course_pkg.train.fit` for aligned arrays.
+
+    Parameters
+    ----------
+    arrays : sequence of arrays
+        Data sets whose first axis indexes the same examples, e.g.
+        ``(ids, labels, lengths)``.
+    batch_size : int
+        Examples per batch, >= 1 (the last batch may be smaller).
+    rng : numpy.random.Generator or None
+        Shuffle the examples anew at every epoch with it; None keeps them in order.
+
+    Returns
+    -------
+    epoch_batches : callable
+        ``epoch_batches(epoch)`` yields one tuple per batch, the same rows of
+        every array: ``(ids[idx], labels[idx], lengths[idx])``. Each call
+        draws the epoch's order from ``rng`` at once, as :func:`batches` does.
+
+    Raises
+    ------
+    TypeError, ValueError
+        No arrays, arrays of different lengths, bad sizes, or ``rng``
+        neither None nor a Generator.
+
+    Examples
+    --------
+    >>> x, y = np.arange(5) * 10, np.arange(5)
+    >>> [b for b in minibatches((x, y), 2)(0)]
+    [(array([ 0, 10]), array([0, 1])), (array([20, 30]), array([2, 3])), (array([40]), array([4]))]
+    """
+    arrays = tuple(arrays)
+    if not arrays:
+        raise ValueError("minibatches needs at least one array")
+    n = len(arrays[0])
+    lengths = [len(a) for a in arrays]
+    if any(length != n for length in lengths):
+        raise ValueError(f"the arrays must have the same length (first axis), got {lengths}")
+    # check the arguments now, not at the first epoch, without drawing from rng
+    _check_int("batch_size", batch_size, 1)
+    if rng is not None:
+        _check_rng(rng)
+
+    def epoch_batches(epoch):
+        return (tuple(a[idx] for a in arrays) for idx in batches(n, batch_size, rng))
+
+    return epoch_batches
+
+
 def char_lm_batches(ids, batch_size: int, seq_len: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Batches for truncated BPTT on one long token stream, state carried over.
 

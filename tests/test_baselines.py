@@ -12,8 +12,8 @@ from course_pkg.baselines import (
     persistence_forecast,
 )
 from course_pkg.datasets import (
-    batches,
     make_windows,
+    minibatches,
     noisy_periodic_series,
     toy_sentiment,
     toy_tagging,
@@ -77,11 +77,7 @@ def test_bag_of_words_cannot_solve_toy_sentiment():
     model = BagOfWordsClassifier(len(train.vocab))
     rng = np.random.default_rng(2)
     data = (train.ids, train.labels, train.lengths)
-
-    def epoch_batches(epoch):
-        return (tuple(a[i] for a in data) for i in batches(2000, 32, rng))
-
-    history = fit(model, epoch_batches, Adam(0.1), 10)
+    history = fit(model, minibatches(data, 32, rng), Adam(0.1), 10)
     accuracy = ((model.predict(test.ids, test.lengths) > 0.5) == test.labels).mean()
     assert history.train_loss[-1] > 0.6  # barely below log 2 = 0.693
     assert accuracy < 0.65

@@ -19,6 +19,7 @@ from course_pkg.datasets import (
     copy_task,
     load_text,
     make_windows,
+    minibatches,
     noisy_periodic_series,
     number_to_words,
     number_translation,
@@ -538,3 +539,30 @@ def test_char_lm_batches_on_the_corpus_and_errors(genesis):
 def test_bad_arguments_raise_with_a_clear_message(call, error, message):
     with pytest.raises(error, match=re.escape(message)):
         call()
+
+
+def test_minibatches_gives_aligned_rows_and_the_order_of_batches():
+    x = np.arange(7) * 10
+    y = np.arange(7)
+    epoch_batches = minibatches((x, y), 3, np.random.default_rng(5))
+    reference = np.random.default_rng(5)
+    for epoch in range(3):  # a new order every epoch, drawn as batches draws it
+        got = list(epoch_batches(epoch))
+        expected = list(batches(7, 3, reference))
+        assert [len(b[0]) for b in got] == [3, 3, 1]
+        for (bx, by), idx in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(by, idx)
+            np.testing.assert_array_equal(bx, 10 * idx)
+    in_order = [b[1].tolist() for b in minibatches((x, y), 4)(0)]
+    assert in_order == [[0, 1, 2, 3], [4, 5, 6]]
+
+
+def test_minibatches_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"same length .*\[3, 2\]"):
+        minibatches((np.zeros(3), np.zeros(2)), 2)
+    with pytest.raises(ValueError, match="at least one array"):
+        minibatches((), 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatches((np.zeros(3),), 0)
+    with pytest.raises(TypeError, match="Generator"):
+        minibatches((np.zeros(3),), 2, rng=3)

@@ -9,9 +9,9 @@ import pytest
 from course_pkg.datasets import (
     CharVocab,
     adding_problem,
-    batches,
     load_text,
     make_windows,
+    minibatches,
     noisy_periodic_series,
     number_translation,
     toy_sentiment,
@@ -22,11 +22,6 @@ from course_pkg.optim import Adam
 from course_pkg.train import fit, train_char_lm
 
 pytestmark = pytest.mark.learning
-
-
-def minibatches(arrays, batch_size, rng):
-    n = len(arrays[0])
-    return lambda epoch: (tuple(a[i] for a in arrays) for i in batches(n, batch_size, rng))
 
 
 def test_char_lm_beats_uniform_baseline():
