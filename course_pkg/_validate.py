@@ -98,3 +98,13 @@ def check_lengths(lengths, N: int, T: int) -> np.ndarray:
             f"lengths must lie in [1, T={T}], got values in [{lengths.min()}, {lengths.max()}]"
         )
     return lengths
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """Accept only a ``numpy.random.Generator``: every random draw is seeded and explicit."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import gru, lstm, rnn
-from ._validate import check_lengths
+from ._validate import check_lengths, check_rng
 
 PARAM_NAMES = {"rnn": ("U", "W", "b"), "lstm": ("Wx", "Wh", "b"), "gru": ("Wx", "Wh", "bx", "bh")}
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -101,8 +101,7 @@ class Cell:
         The LSTM's forget-gate bias starts at 1, so the cell remembers by
         default at the start of training (Jozefowicz et al., 2015).
         """
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        check_rng(rng)
         for name, v in (("D", D), ("H", H)):
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")

@@ -32,17 +32,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import FLOAT_DTYPES, as_float_array, as_index_array
+from ._validate import FLOAT_DTYPES, as_float_array, as_index_array, check_rng
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
 
 
 def _check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
@@ -229,7 +221,7 @@ def adding_problem(n: int, T: int, rng: np.random.Generator, dtype=np.float64):
     """
     n = _check_int("n", n, 1)
     T = _check_int("T", T, 2)
-    _check_rng(rng)
+    check_rng(rng)
     dtype = _check_float_dtype(dtype)
     values = rng.random((n, T)).astype(dtype)  # (n, T)
     first = rng.integers(0, T // 2, size=n)  # (n,) marker in the first half
@@ -305,7 +297,7 @@ def copy_task(n: int, n_symbols: int, length: int, delay: int, rng: np.random.Ge
     n_symbols = _check_int("n_symbols", n_symbols, 1)
     length = _check_int("length", length, 1)
     delay = _check_int("delay", delay, 0)
-    _check_rng(rng)
+    check_rng(rng)
     T = 2 * length + delay + 1
     go = length + delay  # step of the go marker
     symbols = rng.integers(1, n_symbols + 1, size=(n, length))  # (n, length)
@@ -352,7 +344,7 @@ def parity_task(n: int, T: int, rng: np.random.Generator, dtype=np.float64):
     """
     n = _check_int("n", n, 1)
     T = _check_int("T", T, 1)
-    _check_rng(rng)
+    check_rng(rng)
     dtype = _check_float_dtype(dtype)
     bits = rng.integers(0, 2, size=(n, T))  # (n, T)
     x = bits[:, :, None].astype(dtype)
@@ -521,7 +513,7 @@ def toy_sentiment(n: int, rng: np.random.Generator, max_len: int = 12) -> Sentim
     """
     n = _check_int("n", n, 1)
     max_len = _check_int("max_len", max_len, 4)
-    _check_rng(rng)
+    check_rng(rng)
     index = {w: i for i, w in enumerate(SENTIMENT_VOCAB)}
     sentences, labels = [], []
     while len(sentences) < n:
@@ -627,7 +619,7 @@ def toy_tagging(n: int, rng: np.random.Generator, max_len: int = 12) -> TaggingD
     """
     n = _check_int("n", n, 1)
     max_len = _check_int("max_len", max_len, 3)
-    _check_rng(rng)
+    check_rng(rng)
     index = {w: i for i, w in enumerate(TAGGING_WORDS)}
     word_seqs, tag_seqs = [], []
     while len(word_seqs) < n:
@@ -692,7 +684,7 @@ def noisy_periodic_series(
         ``n_steps < 1``, a period <= 0, no periods, ``noise < 0``.
     """
     n_steps = _check_int("n_steps", n_steps, 1)
-    _check_rng(rng)
+    check_rng(rng)
     dtype = _check_float_dtype(dtype)
     periods = as_float_array("periods", periods, ndim=1)
     if periods.size == 0 or np.any(periods <= 0):
@@ -879,7 +871,7 @@ def number_translation(n: int, rng: np.random.Generator, max_value: int = 999) -
     """
     n = _check_int("n", n, 1)
     max_value = _check_int("max_value", max_value, 1, MAX_NUMBER)
-    _check_rng(rng)
+    check_rng(rng)
     word_id = {w: i for i, w in enumerate(TGT_VOCAB)}
     values = rng.integers(0, max_value + 1, size=n)
     src, tgt_in, tgt_out = [], [], []
@@ -968,7 +960,7 @@ def batches(
     n = _check_int("n", n, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
     if rng is not None:
-        _check_rng(rng)
+        check_rng(rng)
     order = np.arange(n, dtype=np.int64) if rng is None else rng.permutation(n)
     return (order[start : start + batch_size] for start in range(0, n, batch_size))
 
@@ -1015,7 +1007,7 @@ def minibatches(arrays: Sequence, batch_size: int, rng: np.random.Generator | No
     # check the arguments now, not at the first epoch, without drawing from rng
     _check_int("batch_size", batch_size, 1)
     if rng is not None:
-        _check_rng(rng)
+        check_rng(rng)
 
     def epoch_batches(epoch):
         return (tuple(a[idx] for a in arrays) for idx in batches(n, batch_size, rng))

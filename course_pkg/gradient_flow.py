@@ -40,21 +40,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_cache, check_grad, check_shape
+from ._validate import as_float_array, check_cache, check_grad, check_rng, check_shape
 from .cells import Cell, as_cell
 from .gradcheck import numerical_gradient, rel_error
 from .rnn import RNNCache, RNNStepCache, rnn_step_backward
 
 # --------------------------------------------------------------------------- checks
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
 
 
 def _check_positive_int(name: str, value) -> int:
@@ -309,7 +300,7 @@ def orthogonal(n: int, rng, *, gain: float = 1.0, dtype=np.float64):
     True
     """
     n = _check_positive_int("n", n)
-    _check_rng(rng)
+    check_rng(rng)
     if isinstance(gain, (bool, np.bool_)) or not isinstance(gain, numbers.Real):
         raise TypeError(f"gain must be a real number, got {type(gain).__name__}")
     if not (np.isfinite(gain) and gain > 0):
@@ -414,7 +405,7 @@ def bptt_cost(cell, params, seq_lengths, *, batch_size: int, rng, repeats: int =
     parameters (see :func:`cache_nbytes`).
     """
     cell = as_cell(cell)
-    _check_rng(rng)
+    check_rng(rng)
     batch_size = _check_positive_int("batch_size", batch_size)
     repeats = _check_positive_int("repeats", repeats)
     lengths = [_check_positive_int("seq_lengths[i]", T) for T in seq_lengths]

@@ -26,6 +26,7 @@ from ._validate import (
     as_index_array,
     check_cache,
     check_grad,
+    check_rng,
     check_shape,
     common_dtype,
 )
@@ -275,11 +276,7 @@ def dropout_forward(x, p, rng, train=True, same_mask_over_time=False):
         raise TypeError(f"p must be a real number, got {type(p).__name__}")
     if not 0.0 <= p < 1.0:
         raise ValueError(f"p must lie in [0, 1), got {p}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
+    check_rng(rng)
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"train must be a bool, got {type(train).__name__}")
     if not isinstance(same_mask_over_time, (bool, np.bool_)):

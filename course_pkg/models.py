@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_lengths
+from ._validate import as_float_array, as_index_array, check_lengths, check_rng
 from .activations import log_softmax
 from .layers import (
     DropoutCache,
@@ -52,12 +52,6 @@ from .layers import (
 )
 from .losses import binary_cross_entropy_with_logits, mean_squared_error, softmax_cross_entropy
 from .stack import RecurrentStack
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def _check_dropout(dropout, variational) -> tuple[float, bool]:
@@ -135,7 +129,7 @@ def sample_from_logits(logits, rng, temperature: float = 1.0, top_k: int | None 
     ndarray (N,) of int64
     """
     logits = as_float_array("logits", logits, ndim=2)
-    _check_rng(rng)
+    check_rng(rng)
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     K = logits.shape[1]
@@ -197,7 +191,7 @@ class CharLM:
         dropout: float = 0.0,
         variational: bool = False,
     ):
-        _check_rng(rng)
+        check_rng(rng)
         self.dropout, self.variational = _check_dropout(dropout, variational)
         self.vocab_size = vocab_size
         self.stack = RecurrentStack(cell, embed_dim, hidden_size, num_layers)
@@ -270,7 +264,7 @@ class CharLM:
         prompt_ids = as_index_array("prompt_ids", prompt_ids, ndim=1, upper=self.vocab_size)
         if len(prompt_ids) == 0:
             raise ValueError("prompt_ids must hold at least one id, got an empty array")
-        _check_rng(rng)
+        check_rng(rng)
         logits, cache = self.forward(prompt_ids[None, :])
         states = self.stack.final_states(cache.stack)
         out = np.empty(length, dtype=np.int64)
@@ -333,7 +327,7 @@ class SequenceClassifier:
         dropout: float = 0.0,
         variational: bool = False,
     ):
-        _check_rng(rng)
+        check_rng(rng)
         self.dropout, self.variational = _check_dropout(dropout, variational)
         if (vocab_size is None) == (input_size is None):
             raise ValueError("give exactly one of vocab_size (token ids) or input_size (features)")
@@ -480,7 +474,7 @@ class SequenceTagger:
         dropout: float = 0.0,
         variational: bool = False,
     ):
-        _check_rng(rng)
+        check_rng(rng)
         self.dropout, self.variational = _check_dropout(dropout, variational)
         self.vocab_size, self.n_tags = vocab_size, n_tags
         self.stack = RecurrentStack(
@@ -564,7 +558,7 @@ class EncoderDecoder:
         num_layers: int = 1,
         dtype=np.float64,
     ):
-        _check_rng(rng)
+        check_rng(rng)
         self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
         self.encoder = RecurrentStack(cell, embed_dim, hidden_size, num_layers, prefix="enc")
         self.decoder = RecurrentStack(cell, embed_dim, hidden_size, num_layers, prefix="dec")

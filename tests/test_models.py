@@ -155,7 +155,7 @@ def test_sample_from_logits_distribution():
         sample_from_logits(logits, rng, temperature=0)
     with pytest.raises(ValueError, match=r"top_k must be an integer in \[1, 3\], got 4"):
         sample_from_logits(logits, rng, top_k=4)
-    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator, got int"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator .*got int"):
         sample_from_logits(logits, 3)
 
 
@@ -220,7 +220,7 @@ def test_models_reject_bad_input():
         ValueError, match=r"loss must be one of \('bce', 'ce', 'mse'\), got 'hinge'"
     ):
         SequenceClassifier(3, rng=rng, vocab_size=4, loss="hinge")
-    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator, got int"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator .*got int"):
         CharLM(5, 3, rng=0)
     model = CharLM(5, 3, rng=rng)
     with pytest.raises(
