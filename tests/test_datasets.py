@@ -566,3 +566,20 @@ def test_minibatches_rejects_bad_input():
         minibatches((np.zeros(3),), 0)
     with pytest.raises(TypeError, match="Generator"):
         minibatches((np.zeros(3),), 2, rng=3)
+
+
+def test_the_package_exports_every_public_name():
+    # course_pkg.datasets is a package of several modules; chapters, assignments and the
+    # other modules import these names from it directly
+    expected = {
+        "BOS", "EOS", "PAD", "CharVocab", "CopyData", "MAX_NUMBER", "SENTIMENT_NEGATIVE",
+        "SENTIMENT_NEGATORS", "SENTIMENT_POSITIVE", "SENTIMENT_VOCAB", "SRC_VOCAB",
+        "SentimentData", "TAGGING_AMBIGUOUS", "TAGGING_WORDS", "TAG_NAMES", "TGT_VOCAB",
+        "TaggingData", "TranslationData", "adding_problem", "batches", "char_lm_batches",
+        "copy_task", "load_text", "make_windows", "minibatches", "noisy_periodic_series",
+        "number_to_words", "number_translation", "pad_sequences", "parity_task",
+        "sentiment_label", "toy_sentiment", "toy_tagging", "words_to_number",
+    }  # fmt: skip
+    assert set(ds.__all__) == expected
+    assert all(hasattr(ds, name) for name in expected)
+    assert (ds.PAD, ds.BOS, ds.EOS) == (0, 1, 2)

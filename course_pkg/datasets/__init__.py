@@ -40,7 +40,10 @@ from .sentiment import (
 from .series import make_windows, noisy_periodic_series
 from .tagging import TAG_NAMES, TAGGING_AMBIGUOUS, TAGGING_WORDS, TaggingData, toy_tagging
 from .translation import (
+    BOS,
+    EOS,
     MAX_NUMBER,
+    PAD,
     SRC_VOCAB,
     TGT_VOCAB,
     TranslationData,
@@ -50,7 +53,10 @@ from .translation import (
 )
 
 __all__ = [
+    "BOS",
+    "EOS",
     "MAX_NUMBER",
+    "PAD",
     "SENTIMENT_NEGATIVE",
     "SENTIMENT_NEGATORS",
     "SENTIMENT_POSITIVE",
