@@ -131,6 +131,16 @@ def torch_step(cell, x, h0, params, dh):
     return step
 
 
+def torch_top_ops(step, count: int = 2) -> list[str]:
+    """Names of the PyTorch operations that take most of one ``step``'s time, by its profiler."""
+    import torch
+
+    with torch.autograd.profiler.profile() as prof:
+        step()
+    ops = sorted(prof.key_averages(), key=lambda op: op.self_cpu_time_total, reverse=True)
+    return [op.key for op in ops[:count]]
+
+
 def textbook_step(cell, x, h0, params, dh):
     fn = {
         "rnn": textbook.rnn_train_step,
@@ -213,10 +223,8 @@ def main() -> None:
             for cell in ("rnn", "lstm", "gru"):
                 x, h0, params, dh = make_inputs(cell, N, T, D, H, dtype, rng_for(name))
                 step = ours(cell, x, h0, params, dh)
-                times = take_turns(
-                    {"ours": step, "torch": torch_step(cell, x, h0, params, dh)},
-                    repeats_for(name),
-                )
+                torch_fn = torch_step(cell, x, h0, params, dh)
+                times = take_turns({"ours": step, "torch": torch_fn}, repeats_for(name))
                 faults = faults_per_call(step, 5)
                 # the textbook code is slow: fewer repeats, again taking turns with ours
                 text = take_turns(
@@ -245,6 +253,7 @@ def main() -> None:
                         "ours_faults_per_step": faults,
                         "ours_alone_ms": alone["ms"],
                         "ours_alone_faults_per_step": alone["faults_per_step"],
+                        "torch_top_ops": torch_top_ops(torch_fn),
                     }
                 )
                 r = rows[-1]

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._gates import gate_blocks
+from ._time_major import gate_blocks, gate_inputs, input_gradients
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
 from .activations import sigmoid_unchecked
 
@@ -295,15 +295,12 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, reset_after=False):
     x, h0, Wx, Wh, bx, bh, reset_after = _check_params(x, h0, Wx, Wh, bx, bh, reset_after, x_ndim=3)
     N, T, _ = x.shape
     H = h0.shape[1]
-    scale = np.array([0.5, 0.5, 1.0], dtype=x.dtype).reshape(3, 1, 1)  # r, z, n
-    Wx3 = gate_blocks(Wx, H) * scale  # (3, D, H)
-    Wh3 = gate_blocks(Wh, H) * scale  # (3, H, H)
+    scale = (0.5, 0.5, 1.0)  # r, z, n: the sigmoid gates' pre-activations are halved
+    Wh3 = gate_blocks(Wh, H) * np.array(scale, dtype=x.dtype).reshape(3, 1, 1)  # (3, H, H)
     bias = bx + bh
     if reset_after:
         bias[2 * H :] = bx[2 * H :]  # bh_n is multiplied by r, so it cannot be folded in
-    # (3, T, N, H): input projections of all steps, activated in place below
-    gates = np.matmul(x.transpose(1, 0, 2), Wx3[:, None])
-    gates += gate_blocks(bias, H)[:, None, None] * scale[:, None]
+    gates = gate_inputs(x, Wx, bias, scale)  # (3, T, N, H), activated in place below
     r, z, n = gates  # (T, N, H) each
     h = np.empty((T, N, H), dtype=x.dtype)
     hn = np.empty_like(h) if reset_after else None
@@ -380,7 +377,6 @@ def gru_backward(dh, cache):
     check_cache("cache", cache, GRUCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
-    D = cache.x.shape[2]
     reset_after = cache.reset_after
     # (T, N, H) views; each step is a contiguous block when the cache comes from gru_forward
     r, z, n, h = (arr.transpose(1, 0, 2) for arr in (cache.r, cache.z, cache.n, cache.h))
@@ -433,10 +429,8 @@ def gru_backward(dh, cache):
         else:
             drh *= r[t]
             dh_t += drh
+    dx, dWx, dbx = input_gradients(cache.x, cache.Wx, da)
     da_flat = da.reshape(T * N, 3 * H)  # rows in time order
-    dx = np.ascontiguousarray((da_flat @ cache.Wx.T).reshape(T, N, D).transpose(1, 0, 2))
-    dWx = cache.x.transpose(1, 0, 2).reshape(T * N, D).T @ da_flat
-    dbx = da_flat.sum(axis=0)
     h_prev = np.concatenate([cache.h0[None], h])[:T].reshape(T * N, H)  # h_0..h_{T-1}
     dWh_rz = h_prev.T @ da_flat[:, : 2 * H]
     if reset_after:

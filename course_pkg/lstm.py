@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._gates import gate_blocks
+from ._time_major import gate_blocks, gate_inputs, input_gradients, previous_state_gradient
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
 from .activations import sigmoid_unchecked
 
@@ -286,12 +286,9 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     H = h0.shape[1]
     if c0 is None:
         c0 = np.zeros_like(h0)
-    scale = np.array([0.5, 0.5, 1.0, 0.5], dtype=x.dtype).reshape(4, 1, 1)  # i, f, g, o
-    Wx4 = gate_blocks(Wx, H) * scale  # (4, D, H)
-    Wh4 = gate_blocks(Wh, H) * scale  # (4, H, H)
-    # (4, T, N, H): the input projections of all steps, activated in place below
-    gates = np.matmul(x.transpose(1, 0, 2), Wx4[:, None])
-    gates += gate_blocks(b, H)[:, None, None] * scale[:, None]
+    scale = (0.5, 0.5, 1.0, 0.5)  # i, f, g, o: the sigmoid gates' pre-activations are halved
+    Wh4 = gate_blocks(Wh, H) * np.array(scale, dtype=x.dtype).reshape(4, 1, 1)  # (4, H, H)
+    gates = gate_inputs(x, Wx, b, scale)  # (4, T, N, H), activated in place below
     i, f, g, o = gates  # (T, N, H) each
     h = np.empty((T, N, H), dtype=x.dtype)
     c = np.empty_like(h)
@@ -378,7 +375,6 @@ def lstm_backward_full(dh, cache, dc_last=None, dc=None):
     check_cache("cache", cache, LSTMCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
-    D = cache.x.shape[2]
     if dc_last is not None:
         dc_last = check_grad("dc_last", dc_last, (N, H), dh.dtype)
     if dc is not None:
@@ -426,13 +422,8 @@ def lstm_backward_full(dh, cache, dc_last=None, dc=None):
         # side by side, as the gates' columns of W_h are: one matrix product
         np.copyto(da[t].reshape(N, 4, H), local.transpose(1, 0, 2))
         np.matmul(da[t], Wh_T, out=dh_t)
-    da_flat = da.reshape(T * N, 4 * H)  # rows in time order
-    dx = np.ascontiguousarray((da_flat @ cache.Wx.T).reshape(T, N, D).transpose(1, 0, 2))
-    dWx = cache.x.transpose(1, 0, 2).reshape(T * N, D).T @ da_flat
-    dWh = cache.h0.T @ da[0] if T else np.zeros_like(cache.Wh)
-    if T > 1:  # h_{t-1} for t = 2..T is h_1..h_{T-1}
-        dWh += h[:-1].reshape((T - 1) * N, H).T @ da_flat[N:]
-    db = da_flat.sum(axis=0)
+    dx, dWx, db = input_gradients(cache.x, cache.Wx, da)
+    dWh = previous_state_gradient(cache.h0, h, da)
     return dx, dh_t, dc_t, dWx, dWh, db
 
 

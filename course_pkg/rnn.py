@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._time_major import input_gradients, previous_state_gradient
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
 
 
@@ -208,7 +209,6 @@ def rnn_backward(dh, cache):
     check_cache("cache", cache, RNNCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
-    D = cache.x.shape[2]
     h = cache.h.transpose(1, 0, 2)  # (T, N, H); contiguous steps when it comes from rnn_forward
     W_T = np.ascontiguousarray(cache.W.T)
     delta = np.empty((T, N, H), dtype=dh.dtype)  # gradient at each step's pre-activation
@@ -219,13 +219,8 @@ def rnn_backward(dh, cache):
         np.subtract(1.0, delta[t], out=delta[t])  # tanh' = 1 - tanh^2
         delta[t] *= dh_t
         np.matmul(delta[t], W_T, out=dh_t)
-    flat_delta = delta.reshape(T * N, H)  # rows in time order
-    dx = np.ascontiguousarray((flat_delta @ cache.U.T).reshape(T, N, D).transpose(1, 0, 2))
-    dU = cache.x.transpose(1, 0, 2).reshape(T * N, D).T @ flat_delta
-    dW = cache.h0.T @ delta[0] if T else np.zeros_like(cache.W)
-    if T > 1:  # h_{t-1} for t = 2..T is h_1..h_{T-1}
-        dW += h[:-1].reshape((T - 1) * N, H).T @ flat_delta[N:]
-    db = flat_delta.sum(axis=0)
+    dx, dU, db = input_gradients(cache.x, cache.U, delta)
+    dW = previous_state_gradient(cache.h0, h, delta)
     return dx, dh_t, dU, dW, db
 
 

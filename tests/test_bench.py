@@ -53,3 +53,12 @@ def test_median_ratio_pairs_times_of_the_same_repeat():
     # a slow spell (the third repeat) slows both contenders; the paired ratio ignores it
     assert bench_run.median_ratio([2.0, 2.0, 20.0], [1.0, 1.0, 10.0]) == 2.0
     assert bench_run.median_ratio([1.0, 3.0, 2.0], [1.0, 1.0, 1.0]) == 2.0
+
+
+def test_torch_top_ops_names_pytorchs_fused_lstm_kernel():
+    # the appendix explains the N = 1 LSTM ratio with this kernel: the bench records it
+    x, h0, params, dh = bench_run.make_inputs(
+        "lstm", 1, 5, 3, 4, np.float32, np.random.default_rng(0)
+    )
+    ops = bench_run.torch_top_ops(bench_run.torch_step("lstm", x, h0, params, dh))
+    assert len(ops) == 2 and "aten::mkldnn_rnn_layer" in ops

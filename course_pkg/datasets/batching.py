@@ -49,6 +49,15 @@ def pad_sequences(seqs, pad: int = 0):
     return ids, lengths
 
 
+def _check_batching(n, batch_size, rng) -> tuple[int, int]:
+    """Validate the arguments of :func:`batches`; return ``n`` and ``batch_size`` as ints."""
+    n = check_int("n", n, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    if rng is not None:
+        check_rng(rng)
+    return n, batch_size
+
+
 def batches(
     n: int, batch_size: int, rng: np.random.Generator | None = None
 ) -> Iterator[np.ndarray]:
@@ -75,10 +84,7 @@ def batches(
         At the call, not at the first ``next``: bad sizes, ``rng`` neither
         None nor a Generator.
     """
-    n = check_int("n", n, 1)
-    batch_size = check_int("batch_size", batch_size, 1)
-    if rng is not None:
-        check_rng(rng)
+    n, batch_size = _check_batching(n, batch_size, rng)
     order = np.arange(n, dtype=np.int64) if rng is None else rng.permutation(n)
     return (order[start : start + batch_size] for start in range(0, n, batch_size))
 
@@ -122,10 +128,7 @@ def minibatches(arrays: Sequence, batch_size: int, rng: np.random.Generator | No
     lengths = [len(a) for a in arrays]
     if any(length != n for length in lengths):
         raise ValueError(f"the arrays must have the same length (first axis), got {lengths}")
-    # check the arguments now, not at the first epoch, without drawing from rng
-    check_int("batch_size", batch_size, 1)
-    if rng is not None:
-        check_rng(rng)
+    _check_batching(n, batch_size, rng)  # now, not at the first epoch, and without drawing
 
     def epoch_batches(epoch):
         return (tuple(a[idx] for a in arrays) for idx in batches(n, batch_size, rng))
