@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions release constraints venv clean help sysdeps grade grade-sample sample-class
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade grade-sample sample-class feedback formgrader
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -21,9 +21,12 @@ help:
 	@echo "make nbval   re-run every chapter and compare its outputs (pytest --nbval)"
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 	@echo "make solutions    run every solution notebook top to bottom (pytest --nbval-lax)"
+	@echo "make other-cpu    nbval and solutions again with another CPU's OpenBLAS kernels ($(OTHER_CPU))"
 	@echo "make release      regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv]"
 	@echo "            autograde a class in parallel, sandboxed; grades, feedback, report in grading/"
+	@echo "make feedback ASSIGNMENT=a3_gradients  feedback with the grades given by hand (nbgrader)"
+	@echo "make formgrader   nbgrader's formgrader in JupyterLab, to grade written answers by hand"
 	@echo "make grade-sample  grade the synthetic sample class in sample_class/ (try it first)"
 	@echo "make sample-class  regenerate sample_class/ from the solutions"
 	@echo "make bench   both benchmarks below (not part of make test)"
@@ -47,8 +50,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# --dist loadfile keeps each test module in one process: the grading tests grade each
+# assignment once per process and share it between their tests.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q -m "not browser" tests --doctest-modules course_pkg
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" tests --doctest-modules course_pkg
 
 # The built book in Debian's Chromium (/usr/bin/chromium); screenshots in _build/screenshots/
 browser: book
@@ -58,7 +63,14 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval book --nbval-sanitize-with book/nbval_sanitize.cfg
 
 solutions: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:xdist --nbval-lax solutions
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --nbval-lax solutions
+
+# OpenBLAS picks its kernels by CPU, so the last bits of a matrix product differ from one
+# CPU to another. Running the chapters and the solutions again with another CPU's kernels
+# shows that no stored output or test depends on this machine's.
+OTHER_CPU ?= SandyBridge
+other-cpu: $(STAMP)
+	OPENBLAS_CORETYPE=$(OTHER_CPU) $(MAKE) --no-print-directory nbval solutions
 
 # nbgrader runs the `alembic` executable, so the venv's bin must be on PATH
 release: $(STAMP)
@@ -86,6 +98,14 @@ grade: $(STAMP) sysdeps
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) \
 	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER))
 
+# after grading answers by hand in the formgrader: nbgrader's feedback, in grading/feedback/
+feedback: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_feedback $(ASSIGNMENT) --force
+
+formgrader: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.default_url=/formgrader \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
 grade-sample: $(STAMP) sysdeps
 	$(BIN)/python -m autograder grade a1_unfolding --submissions sample_class/a1_unfolding \
 	  --roster sample_class/a1_unfolding/roster.csv --out grading/sample --no-gradebook
@@ -94,7 +114,12 @@ sample-class: $(STAMP)
 	rm -rf sample_class/a1_unfolding
 	$(BIN)/python -m autograder sample a1_unfolding sample_class/a1_unfolding
 
-test: sysdeps lint unit solutions nbval browser
+# Every check, each stage timed.
+TEST_STAGES := lint unit solutions nbval other-cpu browser
+test: sysdeps $(STAMP)
+	@set -e; for stage in $(TEST_STAGES); do \
+	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
+	  echo "== make $$stage: $$(( $$(date +%s) - start )) s"; done
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going

@@ -2,10 +2,9 @@
 
 The instructor's notebooks with solutions and hidden tests live in
 ``solutions/<assignment>/``; ``nbgrader generate_assignment`` writes the
-student versions to ``assignments/<assignment>/``, which is committed so
-students can clone and start. ``submitted/``, ``autograded/``,
-``feedback/`` and ``gradebook.db`` are the instructor's working folders
-(git-ignored).
+student versions to ``assignments/<assignment>/``. ``submitted/`` (the
+submissions you collect), ``grading/`` (everything grading writes) and
+``gradebook.db`` are the instructor's working folders (git-ignored).
 """
 
 # The course's assignments, in order (also read by the tests and tools).
@@ -23,16 +22,23 @@ c.CourseDirectory.course_id = "rnn-course"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# What grading produces stays under grading/ (`make grade` writes nothing else but the
+# gradebook): the graded notebooks the formgrader shows, and nbgrader's feedback.
+c.CourseDirectory.autograded_directory = "grading/autograded"
+c.CourseDirectory.feedback_directory = "grading/feedback"
 
 # A student's notebook may have lost cells; put the instructor's test cells back.
 c.OverwriteCells.add_missing_cells = True
 
-# Execution limits for grading: no cell may run longer than this, and the
-# kernel is interrupted (not left running) when one does.
+# The time one cell may run while grading, in seconds; `make grade` uses it too. A cell
+# that takes longer is interrupted (the kernel is not left running) and fails.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.Execute.raise_on_iopub_timeout = False
+
+# Feedback never shows a hidden test, whichever tool graded the notebook. (nbgrader's
+# GenerateFeedback ignores its own `preprocessors` setting, so the step goes on the exporter.)
+c.HTMLExporter.preprocessors = ["autograder.feedback.HideHiddenTests"]
 
 # Released notebooks should open clean: no stored outputs in the student copy.
 c.ClearOutput.enabled = True

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .grade import grade_class
+from .grade import course_limits, grade_class
+from .worker import Limits
 
 
 def main(argv=None) -> int:
@@ -19,9 +20,19 @@ def main(argv=None) -> int:
     g.add_argument("--roster", type=Path, help="CSV with a student_id column")
     g.add_argument("--out", type=Path, help="output folder (default: grading/<assignment>)")
     g.add_argument("--jobs", type=int, help="submissions graded at once (default: CPU count)")
-    g.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
-    g.add_argument("--memory-mb", type=int, default=2048, help="kernel memory limit")
-    g.add_argument("--max-output-bytes", type=int, default=1_000_000)
+    g.add_argument(
+        "--timeout",
+        type=int,
+        help="seconds per cell (default: Execute.timeout in nbgrader_config.py)",
+    )
+    g.add_argument(
+        "--memory-mb", type=int, help=f"kernel memory limit (default {Limits.memory_mb})"
+    )
+    g.add_argument(
+        "--max-output-bytes",
+        type=int,
+        help=f"output one cell may print (default {Limits.max_output_bytes})",
+    )
     g.add_argument("--no-sandbox", action="store_true", help="trusted submissions only")
     g.add_argument("--no-runs-clean", action="store_true", help="skip the nbval-lax run")
     g.add_argument("--no-gradebook", action="store_true", help="do not write gradebook.db")
@@ -47,9 +58,12 @@ def main(argv=None) -> int:
         out=(args.out or course / "grading" / args.assignment).resolve(),
         roster=args.roster,
         jobs=args.jobs,
-        timeout=args.timeout,
-        memory_mb=args.memory_mb,
-        max_output_bytes=args.max_output_bytes,
+        limits=course_limits(
+            course,
+            timeout=args.timeout,
+            memory_mb=args.memory_mb,
+            max_output_bytes=args.max_output_bytes,
+        ),
         sandbox=not args.no_sandbox,
         check_runs_clean=not args.no_runs_clean,
         update_gradebook=not args.no_gradebook,

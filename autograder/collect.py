@@ -16,6 +16,7 @@ class Entry:
     student: str
     notebook: Path | None  # None: nothing to grade
     note: str = ""  # what was noticed while choosing the notebook
+    folder: Path | None = None  # nbgrader's <student>/<assignment>/ folder, if that is the layout
 
 
 def read_roster(path: Path | None) -> list[str]:
@@ -109,5 +110,6 @@ def collect(submissions: Path, assignment: str, source: Path, workdir: Path) -> 
     entries = []
     for student, files in sorted(files_by_student.items()):
         notebook, note = choose_notebook(files, assignment, source)
-        entries.append(Entry(student, notebook, note))
+        folder = root / student / assignment
+        entries.append(Entry(student, notebook, note, folder if folder.is_dir() else None))
     return entries

@@ -11,6 +11,12 @@ only, merges the scores into the course gradebook and writes
   whether the notebook runs top to bottom as submitted;
 - ``feedback/<student>/<assignment>.html`` without the hidden tests' code;
 - ``report.txt`` and ``scores.png``: the distribution per question and overall.
+
+With the gradebook (the default), each graded notebook, without hidden tests,
+also goes where nbgrader's own tools look for it (``autograded_directory`` in
+``nbgrader_config.py``, under ``grading/``), so the formgrader shows the
+scores and the answers to grade by hand, and ``nbgrader generate_feedback``
+works. Nothing outside ``grading/`` and the gradebook is written.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
+import nbformat
 from tqdm.auto import tqdm
 
 from . import report
-from .collect import collect, read_roster
-from .worker import Job, Result, ensure_venv_bin_on_path
+from .collect import Entry, collect, read_roster
+from .stage import written_answer_ids
+from .worker import Job, Limits, Result, ensure_venv_bin_on_path
 
 
 def _course_config(course_root: Path):
@@ -40,6 +49,18 @@ def _course_config(course_root: Path):
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
     config.CourseDirectory.root = str(course_root)
     return config
+
+
+def course_limits(course_root: Path, **overrides) -> Limits:
+    """The course's limits: the time per cell is nbgrader's ``Execute.timeout`` as the
+    course sets it (nbgrader's own default if it does not); ``overrides`` win."""
+    from nbgrader.preprocessors import Execute
+
+    config = _course_config(course_root)
+    timeout = config.Execute.timeout if "timeout" in config.Execute else None
+    settings = {"timeout": timeout or Execute.timeout.default_value}
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return Limits(**settings)
 
 
 def gradebook_url(config, course_root: Path) -> str:
@@ -56,20 +77,32 @@ def gradebook_url(config, course_root: Path) -> str:
     return url
 
 
-def gradebook_template(course_root: Path, assignment: str, workdir: Path) -> Path:
-    """A fresh gradebook that knows the assignment (each worker starts from a copy)."""
+def register_assignment(course_root: Path, assignment: str, db_url: str, workdir: Path) -> None:
+    """Make the gradebook at ``db_url`` know the assignment: its notebook, cells and points.
+
+    nbgrader records them while it generates the release, so the release is
+    generated into a throwaway copy of the assignment's source folder, never
+    into the course's own ``assignments/``.
+    """
     from nbgrader.apps import NbGraderAPI
 
-    course = workdir / "template"
-    (course / "solutions").mkdir(parents=True)
+    course = Path(tempfile.mkdtemp(prefix="register-", dir=workdir))
     shutil.copytree(course_root / "solutions" / assignment, course / "solutions" / assignment)
     config = _course_config(course_root)
     config.CourseDirectory.root = str(course)
-    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    config.CourseDirectory.source_directory = "solutions"
+    config.CourseDirectory.release_directory = "release"
+    config.CourseDirectory.db_url = db_url
     result = NbGraderAPI(config=config).generate_assignment(assignment, force=True)
     if not result["success"]:
-        raise RuntimeError(f"nbgrader could not generate {assignment}: {result['log']}")
-    return course / "gradebook.db"
+        raise RuntimeError(f"nbgrader could not register {assignment}: {result['log']}")
+
+
+def gradebook_template(course_root: Path, assignment: str, workdir: Path) -> Path:
+    """A fresh gradebook that knows the assignment (each worker starts from a copy)."""
+    path = workdir / "template.db"
+    register_assignment(course_root, assignment, f"sqlite:///{path}", workdir)
+    return path
 
 
 def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
@@ -96,29 +129,75 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
     return Result(**json.loads(result_path.read_text()))
 
 
-def merge_into_gradebook(course_root: Path, assignment: str, results) -> None:
-    """Write the scores into the course gradebook, one submission at a time."""
+def _submission_time(entry: Entry | None):
+    """The time nbgrader recorded for a submission (its ``timestamp.txt``), if any."""
+    from nbgrader.utils import parse_utc
+
+    if entry is None or entry.folder is None or not (entry.folder / "timestamp.txt").is_file():
+        return None
+    return parse_utc((entry.folder / "timestamp.txt").read_text().strip())
+
+
+# what nbgrader's feedback tools need beside a graded notebook (written by nbgrader's exchange)
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def _publish_autograded(coursedir, assignment: str, result: Result, entry: Entry | None) -> None:
+    """Put the graded notebook (no hidden tests) where nbgrader's formgrader looks for it."""
+    dest = Path(coursedir.format_path(coursedir.autograded_directory, result.student, assignment))
+    shutil.rmtree(dest, ignore_errors=True)  # a previous grading of this student is replaced
+    if not result.autograded:
+        return
+    dest.mkdir(parents=True)
+    shutil.copy(result.autograded, dest / f"{assignment}.ipynb")
+    for name in EXCHANGE_FILES:
+        if entry is not None and entry.folder is not None and (entry.folder / name).is_file():
+            shutil.copy(entry.folder / name, dest / name)
+
+
+def merge_into_gradebook(
+    course_root: Path, assignment: str, results, entries: dict, workdir: Path
+) -> None:
+    """Write the scores into the course gradebook, one submission at a time.
+
+    Every student gets a record; every submission found gets nbgrader's
+    submission record, its scores, and its graded notebook in nbgrader's
+    ``autograded`` folder. A written answer the student changed waits for a
+    grade by hand (nbgrader's rule), and a grade entered by hand is kept.
+    """
     from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from sqlalchemy.exc import SAWarning
 
     config = _course_config(course_root)
     db_url = gradebook_url(config, course_root)
     with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
         known = {a.name for a in gb.assignments}
     if assignment not in known:
-        config.CourseDirectory.db_url = db_url
-        NbGraderAPI(config=config).generate_assignment(assignment, force=True)
-    with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
+        register_assignment(course_root, assignment, db_url, workdir)
+    coursedir = CourseDirectory(config=config)
+    with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
+        # nbgrader 0.9.6's own session handling warns while it creates a submission
+        warnings.simplefilter("ignore", SAWarning)
         for r in results:
             gb.update_or_create_student(r.student)
-            submission = gb.update_or_create_submission(assignment, r.student)
+            entry = entries.get(r.student)
+            if entry is None:  # on the roster, submitted nothing: no submission to record
+                continue
+            timestamp = _submission_time(entry)
+            extra = {"timestamp": timestamp} if timestamp is not None else {}
+            submission = gb.update_or_create_submission(assignment, r.student, **extra)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    if grade.cell.cell_type != "code":
-                        continue  # answers graded by hand keep whatever the grader entered
-                    score = r.questions.get(grade.cell.name, [None])[0]
-                    grade.auto_score = 0.0 if score is None else float(score)
+                    score = r.questions.get(grade.cell.name, [0.0])[0]
+                    if score is None and grade.cell.cell_type == "code":
+                        score = 0.0
+                    grade.auto_score = None if score is None else float(score)
+                    # nbgrader's rule: an answer not scored automatically, or already
+                    # graded by hand, is for a person to (re)check
+                    grade.needs_manual_grade = score is None or grade.manual_score is not None
             gb.db.commit()
+            _publish_autograded(coursedir, assignment, r, entry)
 
 
 def grade_class(
@@ -129,15 +208,16 @@ def grade_class(
     out: Path,
     roster: Path | None = None,
     jobs: int | None = None,
-    timeout: int = 60,
-    memory_mb: int = 2048,
-    max_output_bytes: int = 1_000_000,
+    limits: Limits | None = None,
     sandbox: bool = True,
     check_runs_clean: bool = True,
     update_gradebook: bool = True,
     progress: bool = True,
 ) -> list[Result]:
-    """Grade every submission of ``assignment``; see the module docstring for the outputs."""
+    """Grade every submission of ``assignment``; see the module docstring for the outputs.
+
+    ``limits`` default to :func:`course_limits`.
+    """
     ensure_venv_bin_on_path()
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
     if not source.is_file():
@@ -146,6 +226,7 @@ def grade_class(
         from .sandbox import bwrap_path
 
         bwrap_path()  # fail early, with the install hint, if bubblewrap is missing
+    limits = limits or course_limits(course_root)
     jobs = jobs or os.cpu_count() or 1
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"grade-{assignment}-"))
@@ -169,17 +250,15 @@ def grade_class(
                 gradebook_template=str(template),
                 workdir=str(work / f"job{i:04d}"),
                 nonce=secrets.token_hex(16),
-                timeout=timeout,
-                memory_mb=memory_mb,
-                max_output_bytes=max_output_bytes,
+                limits=limits,
                 sandbox=sandbox,
                 check_runs_clean=check_runs_clean,
             )
             todo.append((job, entry.note))
-        deadline = 20 * timeout + 120
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
-                pool.submit(run_worker, job, Path(job.workdir) / "w", deadline) for job, _ in todo
+                pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline)
+                for job, _ in todo
             ]
             bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
             for future, (_, note) in zip(futures, todo, strict=True):
@@ -199,12 +278,14 @@ def grade_class(
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(r.feedback, dest)
                 r.feedback = str(dest)
+        by_hand = frozenset(written_answer_ids(nbformat.read(source, as_version=4)))
         report.write_csv(results, out / "grades.csv")
-        text = report.summary(results, assignment)
+        text = report.summary(results, assignment, by_hand)
         (out / "report.txt").write_text(text)
-        report.figure(results, assignment, out / "scores.png")
+        report.figure(results, assignment, out / "scores.png", by_hand)
         if update_gradebook:
-            merge_into_gradebook(course_root, assignment, results)
+            by_student = {e.student: e for e in entries}
+            merge_into_gradebook(course_root, assignment, results, by_student, work)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -37,11 +37,16 @@ def __course_guard_install(nonce, setup_imports):
 
     for info in pkgutil.walk_packages(course_pkg.__path__, "course_pkg."):
         importlib.import_module(info.name)
+    shell = get_ipython()
+    # What the course's own cells import, and the hooks that importing and plotting register,
+    # belong to the baseline: only a change made after this point is tampering.
+    exec(setup_imports, shell.user_ns)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].install_repl_displayhook()  # done at the first plot
     modules = [builtins, math, numpy, numpy.linalg, numpy.random, numpy.testing]
     modules += [m for name, m in sorted(sys.modules.items()) if name.startswith("course_pkg")]
     snapshot = {m.__name__: (m, dict(vars(m))) for m in modules}
     saved_modules = {name: m for name, (m, _) in snapshot.items()}
-    shell = get_ipython()
     shell_names = ("run_cell", "run_cell_async", "run_code", "run_ast_nodes", "showtraceback",
                    "_showtraceback", "showsyntaxerror", "transform_cell", "set_custom_exc")
     def function_of(obj):

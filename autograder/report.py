@@ -63,7 +63,8 @@ def write_csv(results, path: Path) -> None:
             )
 
 
-def summary(results, assignment: str) -> str:
+def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
+    """The plain-text report; ``by_hand`` holds the grade_ids of the answers graded by hand."""
     lines = [f"Assignment {assignment}: {len(results)} students"]
     for status in STATUSES:
         n = sum(r.status == status for r in results)
@@ -72,18 +73,24 @@ def summary(results, assignment: str) -> str:
     graded = [r for r in results if r.max_score]
     if graded:
         pct = [100 * r.score / r.max_score for r in graded]
+        note = ", answers graded by hand not yet counted" if by_hand else ""
         lines.append(
-            f"Score (% of autograded points): mean {statistics.mean(pct):.1f}, "
+            f"Score (% of all points{note}): mean {statistics.mean(pct):.1f}, "
             f"median {statistics.median(pct):.1f}, min {min(pct):.1f}, max {max(pct):.1f}"
         )
     lines.append("Per question (mean score / max, share with full marks):")
     for q in question_ids(results):
+        scores = [r.questions[q][0] for r in results if q in r.questions]
+        if q in by_hand:
+            waiting = sum(s is None for s in scores)
+            lines.append(
+                f"  {q}: graded by hand in the formgrader: {waiting} to grade, "
+                f"{len(scores) - waiting} left unanswered (0 points)"
+            )
+            continue
         pairs = [
             r.questions[q] for r in results if q in r.questions and r.questions[q][0] is not None
         ]
-        if not pairs:
-            lines.append(f"  {q}: graded by hand")
-            continue
         best = pairs[0][1]
         mean = statistics.mean(s for s, _ in pairs)
         full = sum(s == m for s, m in pairs) / len(pairs)
@@ -94,30 +101,27 @@ def summary(results, assignment: str) -> str:
         for r in problems:
             what = r.reason or "; ".join(r.tampering)
             lines.append(f"  {r.student}: {r.status}" + (f" ({what})" if what else ""))
-    unclean = [r.student for r in results if r.runs_clean is False]
+    unclean = [r for r in results if r.runs_clean is False]
     if unclean:
-        lines.append("Do not run top to bottom as submitted: " + ", ".join(unclean))
+        lines.append("Do not run top to bottom as submitted:")
+        lines += [f"  {r.student}: {r.runs_clean_detail}" for r in unclean]
     return "\n".join(lines) + "\n"
 
 
-def figure(results, assignment: str, path: Path) -> None:
+def figure(results, assignment: str, path: Path, by_hand: frozenset = frozenset()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    questions = [
-        q
-        for q in question_ids(results)
-        if any(q in r.questions and r.questions[q][0] is not None for r in results)
-    ]
+    questions = [q for q in question_ids(results) if q not in by_hand]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     pct = [100 * r.score / r.max_score for r in results if r.max_score]
     ax1.hist(
         pct, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.01], color="#6fa8dc", edgecolor="k"
     )
     ax1.set(
-        xlabel="score (% of autograded points)",
+        xlabel="score (% of all points)",
         ylabel="students",
         title=f"{assignment}: total scores",
     )

@@ -63,12 +63,19 @@ CASES = {
 }
 
 
-def _solution(source):
+def solution_notebook(source):
     """The instructor's notebook as a perfect student submits it: no markers, no hidden tests."""
     nb = copy.deepcopy(source)
     for cell in nb.cells:
         cell.source = HIDDEN_BLOCK.sub("", SOLUTION_MARKERS.sub("", cell.source))
     return nb
+
+
+def partial_notebook(source):
+    """The release with only the first answer cell done (as in the solution)."""
+    partial = release_notebook(source)
+    _answer_cells(partial)[0].source = _answer_cells(solution_notebook(source))[0].source
+    return partial
 
 
 def _answer_cells(nb):
@@ -92,14 +99,12 @@ def _break_victim(nb, body: str):
 def make_cases(source_path: Path) -> dict:
     """Notebook JSON text (or None / raw bytes) for each case, keyed by student."""
     source = nbformat.read(source_path, as_version=4)
-    release, solution = release_notebook(source), _solution(source)
+    release, solution = release_notebook(source), solution_notebook(source)
     cases = {}
 
     cases["full"] = solution
     cases["blank"] = release
-    partial = copy.deepcopy(release)
-    _answer_cells(partial)[0].source = _answer_cells(solution)[0].source
-    cases["partial"] = partial
+    cases["partial"] = partial_notebook(source)
 
     tampered = copy.deepcopy(release)
     for cell in _test_cells(tampered):

@@ -28,13 +28,11 @@ import nbformat
 
 from .guard import guard_cell_source, restore_cell_source
 
-SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.S)
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 HIDDEN_BLOCK = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
 )
 HIDDEN_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) HIDDEN TESTS[ \t]*\n?", re.M)
-PLACEHOLDER = "# YOUR CODE HERE\nraise NotImplementedError()\n"
 
 
 class Ungradable(Exception):
@@ -52,10 +50,15 @@ def nbgrader_meta(cell) -> dict:
 
 
 def release_source(cell) -> str:
-    """A source cell as nbgrader releases it: solutions replaced by the placeholder
-    (code) or removed (markdown), hidden tests removed."""
-    placeholder = PLACEHOLDER if cell.cell_type == "code" else ""
-    return HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub(placeholder, cell.source))
+    """A source cell as ``nbgrader generate_assignment`` releases it: nbgrader's own steps
+    put its placeholders in place of the solutions and remove the hidden tests."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    released = copy.deepcopy(cell)
+    resources = {"language": "python"}
+    ClearSolutions().preprocess_cell(released, resources, 0)
+    ClearHiddenTests().preprocess_cell(released, resources, 0)
+    return released.source
 
 
 def release_notebook(source):
@@ -73,6 +76,24 @@ def total_points(source) -> float:
         for c in source.cells
         if nbgrader_meta(c).get("grade")
     )
+
+
+def autograded_cell_ids(source) -> list[str]:
+    """The grade_ids of the autograded test cells (code cells with points)."""
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in source.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+    ]
+
+
+def written_answer_ids(source) -> list[str]:
+    """The grade_ids of the answers graded by hand (markdown cells with points)."""
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in source.cells
+        if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")
+    ]
 
 
 def read_submission(path: Path):

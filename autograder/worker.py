@@ -9,7 +9,6 @@ gradebook afterwards, one at a time.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
@@ -22,19 +21,33 @@ from pathlib import Path
 
 import nbformat
 
+from .feedback import student_view
 from .guard import read_restore_report
 from .sandbox import limit_resources, prepare_workdir, sandbox_argv
 from .stage import (
-    HIDDEN_BLOCK,
-    HIDDEN_MARKERS,
     Ungradable,
+    autograded_cell_ids,
     build_graded_notebook,
-    nbgrader_meta,
     release_notebook,
     total_points,
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. The time per cell is the course's own setting:
+    ``c.Execute.timeout`` in ``nbgrader_config.py`` (see :func:`autograder.grade.course_limits`)."""
+
+    timeout: int  # seconds per cell
+    memory_mb: int = 2048  # address space of the kernel
+    max_output_bytes: int = 1_000_000  # output of one cell
+
+    @property
+    def deadline(self) -> float:
+        """Seconds after which a whole submission's grading is stopped."""
+        return 20 * self.timeout + 120
 
 
 @dataclass
@@ -46,12 +59,15 @@ class Job:
     gradebook_template: str  # a gradebook.db that knows the assignment
     workdir: str  # private folder for this job
     nonce: str
-    timeout: int = 60  # seconds per cell
-    memory_mb: int = 2048
-    max_output_bytes: int = 1_000_000
+    limits: Limits
     sandbox: bool = True
     check_runs_clean: bool = True
     course_id: str = "rnn-course"
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        data = json.loads(text)
+        return cls(**{**data, "limits": Limits(**data["limits"])})
 
 
 @dataclass
@@ -66,6 +82,7 @@ class Result:
     runs_clean: bool | None = None  # the submitted notebook runs top to bottom (nbval-lax)
     runs_clean_detail: str = ""
     feedback: str = ""  # path of the feedback HTML
+    autograded: str = ""  # path of the graded notebook as the student may see it (no hidden tests)
     seconds: float = 0.0
     note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
 
@@ -96,12 +113,11 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     c.CourseDirectory.source_directory = "solutions"
     c.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
     c.OverwriteCells.add_missing_cells = True
-    c.Execute.timeout = job.timeout
+    c.Execute.timeout = job.limits.timeout
     c.Execute.interrupt_on_timeout = True
-    c.Execute.allow_errors = True
     c.Execute.raise_on_iopub_timeout = False
     c.Execute.startup_timeout = 60
-    c.CappedExecute.max_output_bytes = job.max_output_bytes
+    c.CappedExecute.max_output_bytes = job.limits.max_output_bytes
     c.LimitOutput.max_lines = 200
     c.Autograde.autograde_preprocessors = [
         CappedExecute,
@@ -121,7 +137,7 @@ def _config(job: Job, course: Path, kernel_dir: Path):
 def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job) -> None:
     spec_dir = jupyter_dir / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
-    argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.memory_mb)]
+    argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.limits.memory_mb)]
     argv += ["{connection_file}"] + ([] if job.sandbox else ["--no-sandbox"])
     spec = {
         "argv": argv,
@@ -164,29 +180,25 @@ def _failure_kind(notebook) -> tuple[str, str]:
     return "graded", ""
 
 
-def _feedback_notebook(autograded, release, nonce: str):
-    """A copy of the graded notebook fit for the student: no hidden tests, no guard cells."""
-    visible = {
-        nbgrader_meta(c).get("grade_id"): c.source for c in release.cells if nbgrader_meta(c)
-    }
-    notebook = copy.deepcopy(autograded)
-    kept = []
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and f"__course_guard_{nonce}" in cell.source:
-            continue  # the guard and restore cells are the grader's, not the student's
-        meta = nbgrader_meta(cell)
-        if meta.get("grade") and cell.cell_type == "code":
-            hidden = len(HIDDEN_BLOCK.findall(cell.source))
-            cell.source = HIDDEN_MARKERS.sub("", visible.get(meta.get("grade_id"), ""))
-            if hidden:
-                cell.source += "\n# (hidden tests ran here; their code is not shown)"
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    # the traceback would quote hidden test lines: keep only the message
-                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
-        kept.append(cell)
-    notebook.cells = kept
-    return notebook
+# nbgrader's closing lines, which say nothing about the cause
+_GENERIC_LOG_LINES = ("Please see the the above traceback", "There was an error processing")
+
+
+def _crash_reason(log: str) -> str:
+    """Why nbgrader could not grade the notebook, from its log, in one sentence."""
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return (
+            "the kernel died while running the notebook: the Python process exited or was "
+            "killed (os._exit, sys.exit from a thread, a crash in compiled code or a signal)"
+        )
+    errors = [
+        line.strip()
+        for line in log.splitlines()
+        if re.search(r"\w+(Error|Exception)\b", line)
+        and not any(generic in line for generic in _GENERIC_LOG_LINES)
+    ]
+    detail = f" ({errors[-1][:160]})" if errors else ""
+    return f"nbgrader could not autograde the notebook{detail}"
 
 
 def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
@@ -197,7 +209,7 @@ def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
     shutil.copy(job.submission, target)
     prepare_workdir(box)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
-    command += ["--nbval-cell-timeout", str(job.timeout), target.name]
+    command += ["--nbval-cell-timeout", str(job.limits.timeout), target.name]
     argv = sandbox_argv(box, command) if job.sandbox else command
     try:
         done = subprocess.run(
@@ -205,8 +217,8 @@ def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
             cwd=box,
             capture_output=True,
             text=True,
-            timeout=job.timeout * 4 + 60,
-            preexec_fn=lambda: limit_resources(job.memory_mb),
+            timeout=job.limits.timeout * 4 + 60,
+            preexec_fn=lambda: limit_resources(job.limits.memory_mb),
         )
     except subprocess.TimeoutExpired:
         return False, "did not finish in time"
@@ -251,18 +263,17 @@ def grade(job: Job) -> Result:
     autograded_path = course / "autograded" / job.student / job.assignment / notebook_name
     if not outcome["success"] or not autograded_path.exists():
         log = ANSI.sub("", outcome.get("log") or outcome.get("error") or "")
-        died = "DeadKernelError" in log or "Kernel died" in log
         result.status = "crashed"
-        last = [line for line in log.splitlines() if "Error" in line or "error" in line][-1:]
-        result.reason = "the kernel died" if died else "nbgrader could not autograde the notebook"
-        result.reason += f" ({last[0].strip()[:160]})" if last else ""
+        result.reason = _crash_reason(log)
         result.max_score = total_points(source)
         result.seconds = time.perf_counter() - start
         return result
 
     scores = _scores(api, job.assignment, job.student)
     autograded = nbformat.read(autograded_path, as_version=4)
-    test_ids = [g for g, (s, _) in scores.items() if s is not None]
+    test_ids = autograded_cell_ids(
+        source
+    )  # each has a restore cell before it; written answers do not
     missing, tampering = read_restore_report(autograded, job.nonce, test_ids)
     result.status, result.reason = _failure_kind(autograded)
     if tampering or missing:
@@ -275,7 +286,8 @@ def grade(job: Job) -> Result:
     result.max_score = float(sum(m for _, m in scores.values()))
 
     release = release_notebook(source)
-    nbformat.write(_feedback_notebook(autograded, release, job.nonce), autograded_path)
+    nbformat.write(student_view(autograded, release), autograded_path)
+    result.autograded = str(autograded_path)
     feedback = api.generate_feedback(job.assignment, job.student, force=True)
     html = (
         course
@@ -294,7 +306,7 @@ def grade(job: Job) -> Result:
 
 def main(argv: list[str]) -> None:
     job_path = Path(argv[0])
-    job = Job(**json.loads(job_path.read_text()))
+    job = Job.from_json(job_path.read_text())
     result = grade(job)
     (job_path.parent / "result.json").write_text(json.dumps(asdict(result), indent=1))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -55,27 +57,6 @@ def generate(api, assignment: str) -> None:
     assert result["success"], result["log"] or result["error"]
 
 
-def submit(course: Path, assignment: str, student: str, notebook: Path) -> None:
-    dest = course / "submitted" / student / assignment
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(notebook, dest / notebook.name)
-    (dest / "timestamp.txt").write_text("2026-11-21 12:00:00.000000 UTC")
-
-
-def autograde(api, assignment: str, student: str) -> dict:
-    """Autograde one submission; return {grade_id: (score, max_score)} for the autograded cells."""
-    result = api.autograde(assignment, student, force=True, create=True)
-    assert result["success"], result.get("error") or result.get("log")
-    scores = {}
-    with api.gradebook as gb:
-        submission = gb.find_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                if grade.auto_score is not None or grade.cell.name.startswith("test"):
-                    scores[grade.cell.name] = (grade.auto_score, grade.max_score)
-    return scores
-
-
 def normalized(path: Path) -> dict:
     """A notebook without the metadata that changes from run to run."""
     nb = nbformat.read(path, as_version=4)
@@ -84,3 +65,28 @@ def normalized(path: Path) -> dict:
             cell.metadata.pop(key, None)
         cell.pop("id", None)
     return nb
+
+
+def hidden_lines(source) -> set[str]:
+    """Distinctive lines of the hidden tests."""
+    lines = set()
+    for cell in source.cells:
+        for block in re.findall(
+            r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S
+        ):
+            lines.update(s for line in block.splitlines() if len(s := line.strip()) > 25)
+    return lines
+
+
+def readable_text(path: Path) -> str:
+    """What a reader sees in a feedback file: an HTML page's text, or a notebook's cells."""
+    if path.suffix == ".ipynb":
+        nb = nbformat.read(path, as_version=4)
+        parts = []
+        for cell in nb.cells:
+            parts.append(cell.source)
+            for out in cell.get("outputs", []):
+                parts += [out.get("text", ""), *out.get("traceback", [])]
+                parts += [v for v in out.get("data", {}).values() if isinstance(v, str)]
+        return "\n".join(parts)
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
