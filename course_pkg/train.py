@@ -1,12 +1,16 @@
 r"""The training loop: forward, loss, backward, optional clipping, update, repeat.
 
 Taught in "Training and backpropagation through time" (``book/05_bptt``).
+:func:`seed_spread` summarises one result over training runs that differ only
+in their seed (the multi-seed experiments of ``book/05_bptt`` and
+``book/06_gradient_problems``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -163,4 +167,92 @@ def train_char_lm(
         on_epoch_end=on_epoch_end,
         val_loss=val_loss,
         loss_and_grads=step,
+    )
+
+
+class SeedSpread(NamedTuple):
+    """Median and range of one result over runs that differ only in their seed.
+
+    A format specification applies to all three numbers:
+    ``f"{spread:.3f}"`` reads ``"0.042 (0.027 to 0.162)"``, the median
+    followed by the smallest and the largest value.
+    """
+
+    median: float
+    low: float  # smallest value over the runs
+    high: float  # largest value over the runs
+    n_runs: int
+
+    def __format__(self, spec: str) -> str:
+        return (
+            f"{format(self.median, spec)} ({format(self.low, spec)} to {format(self.high, spec)})"
+        )
+
+
+def seed_spread(values) -> SeedSpread:
+    r"""Summarise a result measured once per seed by its median and its range.
+
+    A single training run is one draw from a distribution: another seed (or
+    another CPU's rounding, in a chaotic run) gives another number. The
+    book therefore runs each setting with several seeds and reports the
+    median, which one unlucky run cannot move far, with the smallest and
+    largest value to show how wide the distribution is.
+
+    Parameters
+    ----------
+    values : sequence of float or ndarray (S,)
+        One finite number per run, ``S >= 1``: a final loss, a test error,
+        a gradient norm.
+
+    Returns
+    -------
+    SeedSpread
+        ``median``, ``low`` (minimum), ``high`` (maximum) as floats and
+        ``n_runs = S``. ``f"{spread:.2f}"`` formats all three.
+
+    Raises
+    ------
+    TypeError
+        ``values`` is not a list, tuple or array of real numbers (strings,
+        booleans, complex numbers, objects).
+    ValueError
+        ``values`` is not 1-D, is empty, or holds NaN or infinity (a run
+        that diverged has no place in a median: count it separately).
+
+    Notes
+    -----
+    For sorted values :math:`v_{(1)} \le \dots \le v_{(S)}` the median is
+    :math:`v_{((S+1)/2)}` for odd :math:`S` and the mean of the two middle
+    values for even :math:`S`, as :func:`numpy.median` computes it.
+
+    Examples
+    --------
+    >>> s = seed_spread([0.162, 0.042, 0.027])
+    >>> s.median, s.n_runs
+    (0.042, 3)
+    >>> f"{s:.3f}"
+    '0.042 (0.027 to 0.162)'
+    """
+    array = np.asarray(values) if isinstance(values, (list, tuple)) else values
+    if not isinstance(array, np.ndarray):
+        raise TypeError(
+            f"values must be a list or 1-D array of numbers, one per run, "
+            f"got {type(values).__name__}"
+        )
+    if array.dtype == np.bool_ or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(f"values must be real numbers, got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"values must be 1-D, one number per run, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError("values must hold at least one run, got none")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(
+            f"values must be finite, got {array.tolist()}; "
+            "count diverged runs separately instead of taking their median"
+        )
+    array = array.astype(np.float64)
+    return SeedSpread(
+        float(np.median(array)), float(array.min()), float(array.max()), int(array.size)
     )

@@ -4,7 +4,7 @@ import pytest
 from course_pkg.datasets import CharVocab
 from course_pkg.models import CharLM
 from course_pkg.optim import SGD, Adam
-from course_pkg.train import fit, train_char_lm
+from course_pkg.train import SeedSpread, fit, seed_spread, train_char_lm
 
 
 class Quadratic:
@@ -92,3 +92,38 @@ def test_truncated_bptt_carries_state_between_chunks():
     assert calls[0] is None and calls[per_epoch] is None  # reset at each epoch
     assert all(c is not None for c in calls[1:per_epoch])  # carried within an epoch
     assert history.train_loss[1] < history.train_loss[0]
+
+
+def test_seed_spread_gives_median_and_range():
+    spread = seed_spread([0.162, 0.042, 0.027, 0.079, 0.042])  # odd count: the middle value
+    assert spread == SeedSpread(median=0.042, low=0.027, high=0.162, n_runs=5)
+    assert (
+        seed_spread(np.array([1.0, 2.0, 3.0, 10.0])).median == 2.5
+    )  # even: mean of the middle two
+    single = seed_spread([7])  # integers are accepted and become floats
+    assert single == (7.0, 7.0, 7.0, 1) and isinstance(single.median, float)
+    assert seed_spread(np.array([0.5, -1.5], dtype=np.float32)).low == -1.5
+
+
+def test_seed_spread_formats_all_three_numbers():
+    spread = seed_spread([0.162, 0.042, 0.027])
+    assert f"{spread:.3f}" == "0.042 (0.027 to 0.162)"
+    assert f"{spread:.1e}" == "4.2e-02 (2.7e-02 to 1.6e-01)"
+    assert f"{seed_spread([1.0, 2.0]):.0f}" == "2 (1 to 2)"  # 1.5 rounds half to even
+
+
+def test_seed_spread_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least one run, got none"):
+        seed_spread([])
+    with pytest.raises(ValueError, match=r"1-D, one number per run, got shape \(2, 2\)"):
+        seed_spread(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"must be finite, got \[0.5, inf\]; count diverged"):
+        seed_spread([0.5, np.inf])
+    with pytest.raises(ValueError, match="must be finite"):
+        seed_spread(np.array([np.nan]))
+    with pytest.raises(TypeError, match="list or 1-D array of numbers, one per run, got float"):
+        seed_spread(0.5)
+    with pytest.raises(TypeError, match="real numbers, got dtype bool"):
+        seed_spread([True, False])
+    with pytest.raises(TypeError, match="real numbers, got dtype <U"):
+        seed_spread(["0.5"])
