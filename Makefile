@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade grade-sample sample-class feedback formgrader
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade grade-sample sample-class feedback formgrader student-edition
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -28,6 +28,7 @@ help:
 	@echo "make feedback ASSIGNMENT=a3_gradients  feedback with the grades given by hand (nbgrader)"
 	@echo "make formgrader   nbgrader's formgrader in JupyterLab, to grade written answers by hand"
 	@echo "make grade-sample  grade the synthetic sample class in sample_class/ (try it first)"
+	@echo "make student-edition  what students receive: dist/student/ and dist/student.zip"
 	@echo "make sample-class  regenerate sample_class/ from the solutions"
 	@echo "make bench   both benchmarks below (not part of make test)"
 	@echo "make bench-speed    course_pkg against PyTorch and a textbook baseline"
@@ -100,6 +101,11 @@ ASSIGNMENT ?= a1_unfolding
 grade: $(STAMP) sysdeps
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) \
 	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER))
+
+# What a student receives: dist/student/ and dist/student.zip (see RELEASED and
+# SOLUTIONS_PUBLISHED in nbgrader_config.py). Nothing of the instructor's is in it.
+student-edition: $(STAMP)
+	$(BIN)/python -m autograder edition
 
 # after grading answers by hand in the formgrader: nbgrader's feedback, in grading/feedback/
 feedback: $(STAMP)

@@ -16,6 +16,12 @@ ASSIGNMENTS = [
     "a5_bidirectional",
 ]
 
+# The student edition (`make student-edition`) holds the assignments released so far. A
+# function an assignment grades is a stub in it until that assignment's solutions are
+# published; from then on, later editions hold the reference (later assignments may use it).
+RELEASED = ASSIGNMENTS
+SOLUTIONS_PUBLISHED = []
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "rnn-course"

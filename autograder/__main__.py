@@ -36,12 +36,26 @@ def main(argv=None) -> int:
     g.add_argument("--no-sandbox", action="store_true", help="trusted submissions only")
     g.add_argument("--no-runs-clean", action="store_true", help="skip the nbval-lax run")
     g.add_argument("--no-gradebook", action="store_true", help="do not write gradebook.db")
+    e = sub.add_parser("edition", help="build the student edition and its zip archive")
+    e.add_argument("--course", type=Path, default=Path.cwd())
+    e.add_argument("--dest", type=Path, help="default: dist/student under the course")
+    e.add_argument("--released", nargs="*", help="default: RELEASED in nbgrader_config.py")
+    e.add_argument(
+        "--published", nargs="*", help="default: SOLUTIONS_PUBLISHED in nbgrader_config.py"
+    )
     s = sub.add_parser("sample", help="write a synthetic class of good and bad submissions")
     s.add_argument("assignment")
     s.add_argument("dest", type=Path)
     s.add_argument("--course", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
     course = args.course.resolve()
+    if args.command == "edition":
+        from .edition import build_edition
+
+        dest = (args.dest or course / "dist" / "student").resolve()
+        archive = build_edition(course, dest, released=args.released, published=args.published)
+        print(f"wrote {dest} and {archive} ({archive.stat().st_size / 1e6:.1f} MB)")
+        return 0
     if args.command == "sample":
         from .sample import write_sample_class
 

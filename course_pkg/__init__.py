@@ -12,6 +12,7 @@ Modules, one per concept (see the book for each):
 - ``gradcheck``: numerical gradients and the relative error
 - ``gradient_flow``: gradient norm against time lag, BPTT terms and cost
 - ``models``, ``train``: the models and the training loop
+- ``reservoir``: an echo state network (a fixed random RNN with a trained readout)
 - ``baselines``: non-recurrent baselines (bag of words, persistence)
 - ``datasets``: the shipped corpus and generated tasks
 - ``sequences``: padding cost, n-gram counts, free-running recurrences

@@ -8,6 +8,7 @@ in their seed (the multi-seed experiments of ``book/05_bptt`` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -16,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .datasets import char_lm_batches
-from .optim import clip_grad_norm, clip_grad_value, global_norm
+from .optim import clip_grad_norm, clip_grad_value
 
 
 @dataclass
@@ -29,6 +30,14 @@ class History:
     best_epoch: int | None = None  # epoch whose parameters were kept (early stopping)
     stopped_early: bool = False
     diverged: bool = False  # the loss or the gradient became NaN or infinite
+
+
+def _gradient_norm(grads: dict) -> float:
+    """The global L2 norm that :func:`fit` records: plain float64 arithmetic, so it is
+    ``inf`` once the squares overflow (beyond about 1e154, a gradient that has exploded);
+    :func:`course_pkg.optim.global_norm` computes such norms exactly."""
+    with np.errstate(over="ignore"):
+        return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
 
 
 def fit(
@@ -92,7 +101,7 @@ def fit(
         losses = []
         for batch in batches(epoch):
             loss, grads = step_fn(*batch)
-            norm = global_norm(grads)
+            norm = _gradient_norm(grads)
             history.grad_norm.append(norm)
             losses.append(float(loss))
             if not (np.isfinite(loss) and np.isfinite(norm)):

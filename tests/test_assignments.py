@@ -8,6 +8,7 @@ import json
 import re
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder.stage import release_notebook
@@ -110,3 +111,24 @@ def test_the_graders_release_of_a_cell_is_nbgraders(assignment):
     ours = release_notebook(source)
     assert [c.source for c in ours.cells] == [c.source for c in released.cells]
     assert any("raise NotImplementedError()" in c.source for c in ours.cells)
+
+
+def test_the_student_guides_example_message_is_what_a1_says():
+    """The guide quotes a hint; it must be the one a1's visible test gives for that mistake."""
+    source = nbformat.read(ROOT / "solutions" / "a1_unfolding" / "a1_unfolding.ipynb", as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in source.cells}
+    namespace: dict = {}
+    exec(cells["setup"], namespace)
+
+    def rnn_step_forward(x, h_prev, U, W, b):  # x @ W[:3, :3]: the wrong matrix on x
+        h = np.tanh(x @ W[:3, :3])
+        return h, namespace["RNNStepCache"](x, h_prev, U, W, h)
+
+    namespace["rnn_step_forward"] = rnn_step_forward
+    visible = cells["test_rnn_step_forward"].split("### BEGIN HIDDEN TESTS")[0]
+    with pytest.raises(AssertionError) as failure:
+        exec(visible, namespace)
+    message = f"AssertionError: {failure.value}"
+    assert message.startswith("AssertionError: h has shape (2, 3), expected (2, 5):")
+    guide = " ".join((ROOT / "book" / "guide_students.md").read_text().split())
+    assert " ".join(message.split()) in guide

@@ -549,3 +549,28 @@ def test_screenshots(session):
     for name, png in shots.items():
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000, name
     assert session.errors == []
+
+
+def test_the_published_book_shows_no_assignment_answer():
+    """Neither a page nor a downloadable source holds three lines in a row of an answer."""
+    import html
+    import json
+    import re
+
+    from autograder.edition import answer_windows, course_settings, holds_an_answer
+
+    windows = answer_windows(ROOT, course_settings(ROOT)["ASSIGNMENTS"])
+    assert len(windows) > 100
+    scanned = 0
+    for path in sorted(SITE.rglob("*")):
+        if not path.is_file() or path.suffix not in (".html", ".ipynb", ".md", ".txt", ".py"):
+            continue
+        text = path.read_text(errors="replace")
+        if path.suffix == ".html":
+            text = html.unescape(re.sub(r"<[^>]+>", "", text))
+        elif path.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+        scanned += 1
+        found = holds_an_answer(text, windows)
+        assert found is None, f"{path.relative_to(SITE)} shows an answer:\n{found}"
+    assert scanned > 30

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._validate import FLOAT_DTYPES
+from .._validate import FLOAT_DTYPES, check_int
 
-
-def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` as an int in ``[minimum, maximum]``, or raise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ValueError(f"{name} must be {expected}, got {value}")
-    return int(value)
+__all__ = ["check_float_dtype", "check_int", "pick"]
 
 
 def check_float_dtype(dtype) -> np.dtype:
