@@ -30,6 +30,7 @@ file, or a function whose code is a withheld function's.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import hashlib
 import importlib
@@ -37,6 +38,7 @@ import json
 import pkgutil
 import re
 import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -563,19 +565,51 @@ def reference_fingerprints(course_root: Path, withheld: dict[str, Graded]) -> di
     return found
 
 
-def secret_lines(course_root: Path, assignments) -> set[str]:
-    """Distinctive lines of every answer and hidden test of the assignments."""
+def _code_of(line: str) -> str:
+    """A line without its indentation and its inline comment (``  # ...``)."""
+    return line.split("  # ")[0].strip()
+
+
+def _enclosing_function(source: str, lineno: int) -> str | None:
+    """The name of the top-level function or class around line ``lineno`` of a cell."""
+    try:
+        tree = ast.parse(SOLUTION_MARKERS.sub("# marker\n", source))
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            if node.lineno <= lineno <= node.end_lineno:
+                return node.name
+    return None
+
+
+def secret_lines(course_root: Path, published=()) -> set[str]:
+    """Distinctive lines of the answers and hidden tests students must not see.
+
+    An answer inside a function is secret while the assignment that grades that
+    function first is unpublished (a5 repeats a1's rnn_forward: a1 decides); other
+    answer lines and the hidden tests, while their own assignment is unpublished.
+    """
+    owner = {g.name: g.assignment for g in graded_functions(course_root)}
     lines = set()
-    for assignment in assignments:
+    for assignment in course_settings(course_root)["ASSIGNMENTS"]:
         path = course_root / "solutions" / assignment / f"{assignment}.ipynb"
         for cell in nbformat.read(path, as_version=4).cells:
-            blocks = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
-            blocks += [b for b in HIDDEN_BLOCK.findall(cell.source)]
-            for block in blocks:
+            kept = []
+            for match in re.finditer(
+                r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S
+            ):
+                start = cell.source[: match.start(1)].count("\n") + 1
+                function = _enclosing_function(cell.source, start)
+                if owner.get(function, assignment) not in published:
+                    kept.append(match[1])
+            if assignment not in published:
+                kept += HIDDEN_BLOCK.findall(cell.source)
+            for block in kept:
                 for line in block.splitlines():
-                    stripped = line.strip()
-                    if len(stripped) > 25 and not stripped.startswith(("#", "###")):
-                        lines.add(stripped)
+                    code = _code_of(line)
+                    if len(code) > 25 and not code.startswith("#"):
+                        lines.add(code)
     return lines
 
 
@@ -613,7 +647,7 @@ def public_lines(course_root: Path, withheld: dict[str, Graded]) -> set[str]:
     lines = set()
     for path in (course_root / "assignments").glob("*/*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
-            lines.update(line.strip() for line in cell.source.splitlines())
+            lines.update(_code_of(line) for line in cell.source.splitlines())
     for path in (course_root / "course_pkg").rglob("*.py"):
         text = path.read_text()
         module = ".".join(path.relative_to(course_root).with_suffix("").parts)
@@ -625,7 +659,7 @@ def public_lines(course_root: Path, withheld: dict[str, Graded]) -> set[str]:
         ]
         for i, line in enumerate(text.split("\n"), 1):
             if not any(first <= i <= last for first, last in hidden):
-                lines.add(line.strip())
+                lines.add(_code_of(line))
     return lines
 
 
@@ -633,10 +667,10 @@ def find_leaks(edition: Path, course_root: Path, withheld: dict[str, Graded]) ->
     """What in ``edition`` a student must not have; an empty list when nothing."""
     settings = course_settings(course_root)
     problems = []
-    unpublished = [a for a in settings["ASSIGNMENTS"] if a not in settings["SOLUTIONS_PUBLISHED"]]
     # a line is no secret if students see it anyway: in a release, or in package code
     # that is not withheld (`for name, p in params.items():` is in many places)
-    secrets = secret_lines(course_root, unpublished) - public_lines(course_root, withheld)
+    secrets = secret_lines(course_root, settings["SOLUTIONS_PUBLISHED"])
+    secrets -= public_lines(course_root, withheld)
     fingerprints = reference_fingerprints(course_root, withheld)
     for path in sorted(edition.rglob("*")):
         relative = path.relative_to(edition)
@@ -686,10 +720,15 @@ def build_edition(course_root: Path, dest: Path, *, released=None, published=Non
     course's ``nbgrader_config.py``. Raises ``RuntimeError`` listing what
     leaked if the edition would hold anything of the instructor's.
     """
+    course_root = course_root.resolve()
     settings = course_settings(course_root)
     released = list(settings["RELEASED"] if released is None else released)
     published = set(settings["SOLUTIONS_PUBLISHED"] if published is None else published)
-    config_course = _with_settings(course_root, published)
+    with _with_settings(course_root, published) as config_course:
+        return _build(course_root, config_course, dest, released, published)
+
+
+def _build(course_root: Path, config_course: Path, dest: Path, released, published) -> Path:
     withheld = withheld_functions(config_course)
     graded = graded_functions(course_root)
     if dest.exists():
@@ -738,16 +777,17 @@ def build_edition(course_root: Path, dest: Path, *, released=None, published=Non
     return archive
 
 
-def _with_settings(course_root: Path, published: set) -> Path:
-    """The course root, or a view of it with SOLUTIONS_PUBLISHED overridden."""
+@contextlib.contextmanager
+def _with_settings(course_root: Path, published: set):
+    """The course root, or a temporary view of it with SOLUTIONS_PUBLISHED overridden."""
     if set(course_settings(course_root)["SOLUTIONS_PUBLISHED"]) == published:
-        return course_root
-    import tempfile
-
-    view = Path(tempfile.mkdtemp(prefix="edition-settings-"))
-    for name in ("solutions", "assignments", "course_pkg"):
-        (view / name).symlink_to(course_root / name)
-    config = (course_root / "nbgrader_config.py").read_text()
-    config += f"\nSOLUTIONS_PUBLISHED = {sorted(published)!r}\n"
-    (view / "nbgrader_config.py").write_text(config)
-    return view
+        yield course_root
+        return
+    with tempfile.TemporaryDirectory(prefix="edition-settings-") as tmp:
+        view = Path(tmp)
+        for name in ("solutions", "assignments", "course_pkg"):
+            (view / name).symlink_to(course_root / name)
+        config = (course_root / "nbgrader_config.py").read_text()
+        config += f"\nSOLUTIONS_PUBLISHED = {sorted(published)!r}\n"
+        (view / "nbgrader_config.py").write_text(config)
+        yield view

@@ -1,11 +1,9 @@
 """The student edition: nothing of the instructor's in it, and every assignment works in it.
 
 `make student-edition` builds what students receive (autograder.edition). These
-tests build it as the course's settings say, look for anything a student must
-not have (and plant leaks to see them caught), then work the assignments as a
-student would: in order, each checked with the edition's own `course.py check`.
-One test sets the edition up from its archive with its own two commands, in a
-fresh environment, as a student on a new machine does.
+tests build it, look for anything a student must not have (and plant leaks to
+see them caught), and check what each assignment declares and uses. Working
+in the edition as a student does is tested in test_edition_use.py.
 """
 
 from __future__ import annotations
@@ -13,16 +11,9 @@ from __future__ import annotations
 import ast
 import json
 import os
-import secrets
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -38,9 +29,16 @@ from autograder.edition import (
     normalized,
     withheld_functions,
 )
-from autograder.sample import solution_notebook
 from autograder.stage import nbgrader_meta
 
+from edition_util import (
+    build_every_assignment,
+    copy_of,
+    course,
+    definition,
+    module_source,
+    paste_solution,
+)
 from nbgrader_util import ROOT
 
 SETTINGS = course_settings(ROOT)
@@ -51,58 +49,7 @@ ALL = SETTINGS["ASSIGNMENTS"]
 def edition(tmp_path_factory):
     """Every assignment released, no solution published: (folder, archive)."""
     dest = tmp_path_factory.mktemp("edition") / "student"
-    return dest, build_edition(ROOT, dest, released=ALL, published=[])
-
-
-def copy_of(edition_dir: Path, tmp: Path) -> Path:
-    student = tmp / "student"
-    shutil.copytree(edition_dir, student)
-    return student
-
-
-def paste_solution(student: Path, assignment: str) -> None:
-    """What a student who solved the assignment has in their notebook."""
-    source = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in solution_notebook(source).cells
-        if nbgrader_meta(c).get("solution")
-    }
-    path = student / "assignments" / assignment / f"{assignment}.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if nbgrader_meta(cell).get("grade_id") in answers:
-            cell.source = answers[nbgrader_meta(cell)["grade_id"]]
-    nbformat.write(notebook, path)
-
-
-def course(student: Path, *args: str, python: str = sys.executable, timeout: int = 900):
-    """Run the edition's course.py (with this test environment's Python, which has
-    what the edition needs, and imports the edition's own course_pkg)."""
-    env = {**os.environ, "PYTHONPATH": str(student)}
-    return subprocess.run(
-        [python, "course.py", *args],
-        cwd=student,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def module_source(root: Path, dotted: str) -> str:
-    module = dotted.rsplit(".", 1)[0]
-    relative = Path(*module.split("."))
-    package = root / relative / "__init__.py"
-    return (package if package.is_file() else root / relative.with_suffix(".py")).read_text()
-
-
-def definition(text: str, name: str):
-    return next(
-        n
-        for n in ast.parse(text).body
-        if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name
-    )
+    return dest, build_every_assignment(dest)
 
 
 # ----------------------------------------------------------------------------- the declaration
@@ -284,173 +231,6 @@ def test_the_fingerprint_sees_through_renaming():
 # ----------------------------------------------------------------------------- releases
 
 
-def test_releases_move_forward(tmp_path):
-    """Once a1's solutions are published, the next edition holds a1's reference."""
-    dest = tmp_path / "student"
-    build_edition(ROOT, dest, released=["a1_unfolding", "a2_bptt"], published=["a1_unfolding"])
-    assert sorted(p.name for p in (dest / "assignments").iterdir()) == ["a1_unfolding", "a2_bptt"]
-    info = json.loads((dest / "edition.json").read_text())
-    assert info["solutions_published"] == ["a1_unfolding"]
-    assert [f["function"] for f in info["fills_in"]["a2_bptt"]][:2] == [
-        "course_pkg.gradcheck.numerical_gradient",
-        "course_pkg.gradcheck.rel_error",
-    ]
-    ours, theirs = (module_source(r, "course_pkg.rnn.rnn_forward") for r in (ROOT, dest))
-    assert normalized(definition(theirs, "rnn_forward")) == normalized(
-        definition(ours, "rnn_forward")
-    )
-    assert "yours('course_pkg.rnn.rnn_backward')" in theirs
-    withheld_text = (dest / "course_pkg" / "_yours.py").read_text()
-    assert "a1_unfolding" not in withheld_text and "a2_bptt" in withheld_text
-    student = copy_of(dest, tmp_path / "work")
-    paste_solution(student, "a2_bptt")
-    run = course(student, "check", "a2_bptt")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-
-
-# ----------------------------------------------------------------------------- working in it
-
-
-@pytest.fixture(scope="module")
-def worked_in_order(edition, tmp_path_factory):
-    """A student who works every assignment in order in the edition: for each, `course.py
-    check` on the blank notebook, then on the solved one (which puts its functions into
-    course_pkg/yours for the assignments after it). assignment -> (blank run, solved run)."""
-    student = copy_of(edition[0], tmp_path_factory.mktemp("in-order"))
-    runs = {}
-    for assignment in ALL:
-        blank = course(student, "check", assignment)
-        paste_solution(student, assignment)
-        runs[assignment] = (blank, course(student, "check", assignment))
-    return runs
-
-
-@pytest.mark.parametrize("assignment", ALL)
-def test_a_student_who_did_the_previous_assignments_can_do_this_one(worked_in_order, assignment):
-    blank, solved = worked_in_order[assignment]
-    assert blank.returncode == 1, blank.stdout[-2000:] + blank.stderr[-1000:]
-    assert "FAILED" in blank.stdout and "fix the first one first" in blank.stdout
-    first = next(line for line in blank.stdout.splitlines() if line.startswith("FAILED"))
-    assert "is not written yet" in first or "NotImplementedError: " not in first, first
-    assert solved.returncode == 0, solved.stdout[-3000:] + solved.stderr[-2000:]
-    release = nbformat.read(ROOT / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
-    tests = [
-        nbgrader_meta(c)["grade_id"]
-        for c in release.cells
-        if nbgrader_meta(c).get("grade") and c.cell_type == "code"
-    ]
-    passed = [line.split()[1] for line in solved.stdout.splitlines() if line.startswith("passed")]
-    assert passed == tests
-
-
-class Lab:
-    """The edition's `course.py lab`, with JupyterLab serving on a free port."""
-
-    def __init__(self, student: Path, python: str):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.token = secrets.token_hex(16)
-        extra = [f"--port={self.port}", "--no-browser", f"--IdentityProvider.token={self.token}"]
-        extra += ["--allow-root"] if os.geteuid() == 0 else []
-        self.log = (student / "lab.log").open("w")
-        self.process = subprocess.Popen(
-            [python, "course.py", "lab", *extra],
-            cwd=student,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HOME": str(student)},
-        )
-
-    def get(self, path: str, deadline: float = 90):
-        end = time.monotonic() + deadline
-        while True:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{self.port}{path}",
-                headers={"Authorization": f"token {self.token}"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    return json.loads(response.read())
-            except (urllib.error.URLError, ConnectionError):
-                if self.process.poll() is not None or time.monotonic() > end:
-                    raise
-                time.sleep(0.5)
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
-
-
-def test_a_student_sets_up_from_the_archive_with_its_two_commands(edition, tmp_path):
-    """A new machine: unzip, `make lab` (which sets up), `make check`, submit, update."""
-    _, archive = edition
-    with zipfile.ZipFile(archive) as zf:
-        zf.extractall(tmp_path)
-    student = tmp_path / "student"
-    readme = (student / "README.md").read_text().split("```bash\n")[1].splitlines()
-    assert readme[0].startswith("make lab ") and readme[1].startswith("make check A=a1_unfolding")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = os.pathsep.join(
-        p
-        for p in env["PATH"].split(os.pathsep)
-        if not p.startswith(str(Path(sys.executable).parent))
-    )
-
-    def make(*args, timeout=1200):
-        return subprocess.run(
-            ["make", *args], cwd=student, env=env, capture_output=True, text=True, timeout=timeout
-        )
-
-    done = make("setup")  # what `make lab` does first
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    python = str(student / ".venv" / "bin" / "python")
-    installed = subprocess.run(
-        [python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
-    )
-    packages = {p["name"].lower() for p in json.loads(installed.stdout)}
-    assert {"numpy", "matplotlib", "jupyterlab", "nbgrader", "tqdm"} <= packages
-    assert not packages & {"torch", "playwright", "jupyter-book", "pytest"}, packages
-
-    lab = Lab(student, python)
-    try:
-        listing = lab.get("/api/contents/a1_unfolding")
-        assert [item["name"] for item in listing["content"]] == ["a1_unfolding.ipynb"]
-    finally:
-        lab.close()
-
-    blank = make("check", "A=a1_unfolding")
-    assert blank.returncode != 0 and "FAILED  test_activation_values" in blank.stdout
-    paste_solution(student, "a1_unfolding")
-    done = make("check", "A=a1_unfolding")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "every visible test passed" in done.stdout
-    assert make("selftest").returncode == 0
-    done = make("submit", "A=a1_unfolding")
-    assert done.returncode == 0 and "upload this file" in done.stdout
-    submitted = student / "submit" / "a1_unfolding.ipynb"
-    assert (
-        submitted.read_bytes()
-        == (student / "assignments" / "a1_unfolding" / "a1_unfolding.ipynb").read_bytes()
-    )
-
-    # the instructor publishes a1's solutions and hands out a new edition
-    newer = tmp_path / "newer" / "student"
-    new_archive = build_edition(ROOT, newer, published=["a1_unfolding"])
-    done = make("update", f"ZIP={new_archive}")
-    assert done.returncode == 0, done.stdout + done.stderr
-    mine = student / "assignments" / "a1_unfolding" / "a1_unfolding.ipynb"
-    assert mine.read_bytes() == submitted.read_bytes(), "the student's work was overwritten"
-    assert (student / "assignments" / "a1_unfolding" / "a1_unfolding.new.ipynb").is_file()
-    assert (
-        "yours('course_pkg.rnn.rnn_forward')" not in (student / "course_pkg" / "rnn.py").read_text()
-    )
-    assert (student / "course_pkg" / "yours" / "a1_unfolding.py").is_file()
-    done = make("check", "A=a1_unfolding")
-    assert done.returncode == 0, done.stdout[-3000:]
-
-
 def test_an_answer_pasted_into_a_page_is_found():
     """What the browser stage's check of the published book relies on."""
     windows = answer_windows(ROOT, ALL)
@@ -502,3 +282,31 @@ def test_no_visible_code_calls_a_function_graded_now_or_later(assignment):
         if cell.cell_type == "code" and not nbgrader_meta(cell).get("solution"):
             used |= package_references(cell.source)
     assert not used & forbidden, f"{assignment} uses {sorted(used & forbidden)}"
+
+
+# ----------------------------------------------------------------------------- releases
+
+
+@pytest.mark.parametrize("k", range(2, len(ALL) + 1))
+def test_releases_move_forward(tmp_path, k):
+    """Edition k, after the solutions of assignments 1..k-1 are published: it holds their
+    references and stubs for the rest, and assignment k runs on them."""
+    dest = tmp_path / "student"
+    released, published = ALL[:k], ALL[: k - 1]
+    build_edition(ROOT, dest, released=released, published=published)
+    assert sorted(p.name for p in (dest / "assignments").iterdir()) == sorted(released)
+    info = json.loads((dest / "edition.json").read_text())
+    assert info["solutions_published"] == sorted(published)
+    for g in graded_functions(ROOT):
+        ours, theirs = (definition(module_source(r, g.dotted), g.name) for r in (ROOT, dest))
+        if g.assignment in published:
+            assert normalized(theirs) == normalized(ours), f"{g.dotted} is not the reference"
+        else:
+            assert f"yours({g.dotted!r})" in ast.unparse(theirs), f"{g.dotted} is not a stub"
+    student = copy_of(dest, tmp_path / "work")
+    paste_solution(student, ALL[k - 1])
+    run = course(student, "check", ALL[k - 1])
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+# ----------------------------------------------------------------------------- working in it
