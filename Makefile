@@ -23,7 +23,7 @@ help:
 	@echo "make solutions    run every solution notebook top to bottom (pytest --nbval-lax)"
 	@echo "make other-cpu    nbval and solutions again with another CPU's OpenBLAS kernels ($(OTHER_CPU))"
 	@echo "make release      regenerate assignments/ from solutions/ with nbgrader"
-	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv]"
+	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv] [RESUME=1]"
 	@echo "            autograde a class in parallel, sandboxed; grades, feedback, report in grading/"
 	@echo "make feedback ASSIGNMENT=a3_gradients  feedback with the grades given by hand (nbgrader)"
 	@echo "make formgrader   nbgrader's formgrader in JupyterLab, to grade written answers by hand"
@@ -99,7 +99,7 @@ sysdeps:
 
 ASSIGNMENT ?= a1_unfolding
 grade: $(STAMP) sysdeps
-	$(BIN)/python -m autograder grade $(ASSIGNMENT) \
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(if $(RESUME),--resume) \
 	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER))
 
 # What a student receives: dist/student/ and dist/student.zip (see RELEASED and
@@ -110,6 +110,7 @@ student-edition: $(STAMP)
 # after grading answers by hand in the formgrader: nbgrader's feedback, in grading/feedback/
 feedback: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_feedback $(ASSIGNMENT) --force
+	$(BIN)/python -m autograder harden grading/feedback
 
 formgrader: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.default_url=/formgrader \

@@ -45,6 +45,8 @@ c.Execute.raise_on_iopub_timeout = False
 # Feedback never shows a hidden test, whichever tool graded the notebook. (nbgrader's
 # GenerateFeedback ignores its own `preprocessors` setting, so the step goes on the exporter.)
 c.HTMLExporter.preprocessors = ["autograder.feedback.HideHiddenTests"]
+# ... and runs nothing a student's output put there (`make feedback` also removes every script)
+c.HTMLExporter.sanitize_html = True
 
 # Released notebooks should open clean: no stored outputs in the student copy.
 c.ClearOutput.enabled = True

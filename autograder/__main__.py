@@ -36,6 +36,11 @@ def main(argv=None) -> int:
     g.add_argument("--no-sandbox", action="store_true", help="trusted submissions only")
     g.add_argument("--no-runs-clean", action="store_true", help="skip the nbval-lax run")
     g.add_argument("--no-gradebook", action="store_true", help="do not write gradebook.db")
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the results a stopped run recorded (results.jsonl) for unchanged notebooks",
+    )
     e = sub.add_parser("edition", help="build the student edition and its zip archive")
     e.add_argument("--course", type=Path, default=Path.cwd())
     e.add_argument("--dest", type=Path, help="default: dist/student under the course")
@@ -43,12 +48,22 @@ def main(argv=None) -> int:
     e.add_argument(
         "--published", nargs="*", help="default: SOLUTIONS_PUBLISHED in nbgrader_config.py"
     )
+    h = sub.add_parser("harden", help="take scripts out of feedback HTML (after nbgrader's)")
+    h.add_argument("folders", type=Path, nargs="+")
     s = sub.add_parser("sample", help="write a synthetic class of good and bad submissions")
     s.add_argument("assignment")
     s.add_argument("dest", type=Path)
     s.add_argument("--course", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
     course = args.course.resolve()
+    if args.command == "harden":
+        from .feedback import harden_file
+
+        pages = [p for folder in args.folders for p in sorted(folder.rglob("*.html"))]
+        for page in pages:
+            harden_file(page)
+        print(f"hardened {len(pages)} feedback pages")
+        return 0
     if args.command == "edition":
         from .edition import build_edition
 
@@ -81,6 +96,7 @@ def main(argv=None) -> int:
         sandbox=not args.no_sandbox,
         check_runs_clean=not args.no_runs_clean,
         update_gradebook=not args.no_gradebook,
+        resume=args.resume,
     )
     out = (args.out or course / "grading" / args.assignment).resolve()
     print((out / "report.txt").read_text())

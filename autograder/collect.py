@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,23 @@ class Entry:
     notebook: Path | None  # None: nothing to grade
     note: str = ""  # what was noticed while choosing the notebook
     folder: Path | None = None  # nbgrader's <student>/<assignment>/ folder, if that is the layout
+
+
+# What a student id may be: it names a folder and a gradebook record, so no characters that
+# file names, glob patterns or a shell treat specially, no spaces, and no leading dot.
+STUDENT_ID = re.compile(r"[A-Za-z0-9@+=_-][A-Za-z0-9@+=_.-]{0,63}")
+
+
+def id_problem(student: str) -> str:
+    """Why the grader cannot use this student id ("" when it can)."""
+    if STUDENT_ID.fullmatch(student):
+        return ""
+    odd = sorted({c for c in student if not re.fullmatch(r"[A-Za-z0-9@+=_.-]", c)})
+    shown = ", ".join(repr(c) for c in odd) or "a leading dot"
+    return (
+        f"the student id {student!r} cannot be used as a folder and gradebook name ({shown}; "
+        "letters, digits and @ + = _ . - only, at most 64): rename the submission"
+    )
 
 
 def read_roster(path: Path | None) -> list[str]:

@@ -2,9 +2,13 @@
 
 A graded notebook holds the instructor's test cells with their hidden tests,
 and the grader's own guard cells. :func:`student_view` keeps the student's
-answers and every output, shows each test cell as it was released, with a
+answers and their outputs, shows each test cell as it was released, with a
 line saying where hidden tests ran, and cuts error tracebacks to their
-message (a traceback quotes the failing test line).
+message (a traceback quotes the failing test line). Outputs a browser would
+run (JavaScript, SVG, HTML, Markdown) become plain text, and
+:func:`harden_html` takes every script and event handler out of the page and
+adds a Content-Security-Policy: a student's output cannot run code in the
+browser of whoever opens the feedback.
 
 The same step runs inside nbgrader's own ``generate_feedback``
 (:class:`HideHiddenTests`, set in ``nbgrader_config.py``), so feedback made by
@@ -14,12 +18,20 @@ any route carries no hidden test.
 from __future__ import annotations
 
 import copy
+import re
 
 from nbconvert.preprocessors import Preprocessor
 
 from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, nbgrader_meta
 
 HIDDEN_NOTE = "\n# (hidden tests ran here; their code is not shown)"
+# Outputs a browser would run or render as a page: a student's code produces them at will.
+ACTIVE_OUTPUTS = ("application/javascript", "image/svg+xml", "text/markdown")
+# Nothing in a feedback page runs: no script, no remote resource, styles and images inline only.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "form-action 'none'; base-uri 'none'"
+)
 GUARD_PREFIX = "__course_guard_"  # the grader's guard and restore cells (autograder.guard)
 
 
@@ -47,9 +59,41 @@ def student_view(autograded, release=None):
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            for kind in [k for k in data if k in ACTIVE_OUTPUTS or k.startswith("application/vnd")]:
+                del data[kind]
+            if "text/html" in data:  # shown as the text it is, not as a page
+                data.setdefault("text/plain", re.sub(r"<[^>]*>", "", data["text/html"]))
+                del data["text/html"]
+            if not data and out.get("output_type") in ("display_data", "execute_result"):
+                data["text/plain"] = "(output removed: it was active content)"
         kept.append(cell)
     notebook.cells = kept
     return notebook
+
+
+SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.S | re.I)
+EVENT_ATTRIBUTE = re.compile(r"""\s+on[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+
+
+def harden_html(page: str) -> str:
+    """A feedback page that runs nothing: scripts and event handlers removed, and a
+    Content-Security-Policy that forbids scripts and remote resources."""
+    page = SCRIPT.sub("", page)
+    page = re.sub(r"<[a-zA-Z][^>]*>", lambda tag: EVENT_ATTRIBUTE.sub("", tag[0]), page)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    head = re.search(r"<head[^>]*>", page, re.I)
+    if head:
+        return page[: head.end()] + meta + page[head.end() :]
+    return meta + page
+
+
+def harden_file(path) -> None:
+    from pathlib import Path
+
+    path = Path(path)
+    path.write_text(harden_html(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 class HideHiddenTests(Preprocessor):

@@ -21,6 +21,7 @@ works. Nothing outside ``grading/`` and the gradebook is written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
@@ -38,7 +39,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from . import report
-from .collect import Entry, collect, read_roster
+from .collect import Entry, collect, id_problem, read_roster
 from .stage import written_answer_ids
 from .worker import Job, Limits, Result, ensure_venv_bin_on_path
 
@@ -109,22 +110,26 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
     """Run one worker process; turn anything that goes wrong into a Result."""
     job_dir.mkdir(parents=True)
     (job_dir / "job.json").write_text(json.dumps(asdict(job)))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.worker", str(job_dir / "job.json")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, so a timeout kills everything
-    )
-    try:
-        _, stderr = process.communicate(timeout=deadline)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return Result(job.student, "timed out", f"grading took longer than {deadline:.0f} s")
+    log = job_dir / "worker.log"  # a file, never a pipe this process would have to hold
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", str(job_dir / "job.json")],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # its own process group, so a timeout kills everything
+        )
+        try:
+            process.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return Result(job.student, "timed out", f"grading took longer than {deadline:.0f} s")
     result_path = job_dir / "result.json"
     if not result_path.exists():
-        last = [line for line in stderr.splitlines() if line.strip()][-1:] or ["no message"]
+        with open(log, "rb") as handle:  # only its end: the log may be large
+            handle.seek(max(0, log.stat().st_size - 4000))
+            tail = handle.read().decode("utf-8", "replace")
+        last = [line for line in tail.splitlines() if line.strip()][-1:] or ["no message"]
         return Result(job.student, "crashed", f"the grader's worker failed: {last[0][:200]}")
     return Result(**json.loads(result_path.read_text()))
 
@@ -180,6 +185,8 @@ def merge_into_gradebook(
         # nbgrader 0.9.6's own session handling warns while it creates a submission
         warnings.simplefilter("ignore", SAWarning)
         for r in results:
+            if r.status == "id refused":
+                continue  # its row in grades.csv says why; the gradebook cannot hold it
             gb.update_or_create_student(r.student)
             entry = entries.get(r.student)
             if entry is None:  # on the roster, submitted nothing: no submission to record
@@ -200,6 +207,46 @@ def merge_into_gradebook(
             _publish_autograded(coursedir, assignment, r, entry)
 
 
+def _short_temp_folder() -> str | None:
+    """Where the jobs' folders go: the kernels' Unix sockets live there, and a socket's path
+    may not exceed 107 bytes, so a long temporary folder ($TMPDIR) gives way to /tmp."""
+    if len(tempfile.gettempdir()) > 40 and os.path.isdir("/tmp") and os.access("/tmp", os.W_OK):
+        return "/tmp"
+    return None
+
+
+def _keep(result: Result, assignment: str, out: Path) -> Result:
+    """Move what a finished worker made into the output folder, before its folder goes."""
+    if result.feedback:
+        dest = out / "feedback" / result.student / f"{assignment}.html"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(result.feedback, dest)
+        result.feedback = str(dest)
+    if result.autograded:
+        dest = out / "autograded" / f"{result.student}.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(result.autograded, dest)
+        result.autograded = str(dest)
+    return result
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _graded_before(log: Path) -> dict[str, Result]:
+    """The results a previous run recorded, by student (see ``resume``)."""
+    previous = {}
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            try:
+                record = Result(**json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a line cut short when the previous run stopped
+            previous[record.student] = record
+    return previous
+
+
 def grade_class(
     assignment: str,
     *,
@@ -213,10 +260,14 @@ def grade_class(
     check_runs_clean: bool = True,
     update_gradebook: bool = True,
     progress: bool = True,
+    resume: bool = False,
 ) -> list[Result]:
     """Grade every submission of ``assignment``; see the module docstring for the outputs.
 
-    ``limits`` default to :func:`course_limits`.
+    ``limits`` default to :func:`course_limits`. Each result is appended to
+    ``out/results.jsonl`` as soon as its submission is graded, so a crash of
+    this process loses nothing graded; with ``resume``, a submission whose
+    notebook is unchanged since it was recorded there is not graded again.
     """
     ensure_venv_bin_on_path()
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
@@ -229,7 +280,11 @@ def grade_class(
     limits = limits or course_limits(course_root)
     jobs = jobs or os.cpu_count() or 1
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"grade-{assignment}-"))
+    log = out / "results.jsonl"
+    previous = _graded_before(log) if resume else {}
+    if not resume:
+        log.write_text("")
+    work = Path(tempfile.mkdtemp(prefix=f"grade-{assignment}-", dir=_short_temp_folder()))
     os.chmod(work, 0o711)  # kernels (nobody) reach their own folders, list nothing
     try:
         template = gradebook_template(course_root, assignment, work)
@@ -239,8 +294,16 @@ def grade_class(
         results = [Result(s, "notebook missing", "no submission found") for s in missing]
         todo = []
         for i, entry in enumerate(entries):
+            if problem := id_problem(entry.student):
+                results.append(Result(entry.student, "id refused", problem))
+                continue
             if entry.notebook is None:
                 results.append(Result(entry.student, "notebook missing", entry.note))
+                continue
+            fingerprint = _fingerprint(entry.notebook)
+            before = previous.get(entry.student)
+            if before is not None and before.fingerprint == fingerprint:
+                results.append(before)  # graded by a run that stopped: kept as it was
                 continue
             job = Job(
                 assignment=assignment,
@@ -254,16 +317,22 @@ def grade_class(
                 sandbox=sandbox,
                 check_runs_clean=check_runs_clean,
             )
-            todo.append((job, entry.note))
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [
-                pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline)
-                for job, _ in todo
-            ]
+            todo.append((job, entry.note, fingerprint))
+        with ThreadPoolExecutor(max_workers=jobs) as pool, open(log, "a") as record:
+            futures = {
+                pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline): (
+                    note,
+                    fingerprint,
+                )
+                for job, note, fingerprint in todo
+            }
             bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
-            for future, (_, note) in zip(futures, todo, strict=True):
-                result = future.result()
-                result.note = note
+            for future in as_completed(futures):
+                result = _keep(future.result(), assignment, out)
+                result.note, result.fingerprint = futures[future]
+                record.write(json.dumps(asdict(result)) + "\n")
+                record.flush()
+                os.fsync(record.fileno())
                 results.append(result)
                 bar.update()
             bar.close()
@@ -271,13 +340,6 @@ def grade_class(
         for r in results:
             r.max_score = r.max_score or max_score
         results.sort(key=lambda r: r.student)
-        feedback_dir = out / "feedback"
-        for r in results:
-            if r.feedback:
-                dest = feedback_dir / r.student / f"{assignment}.html"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(r.feedback, dest)
-                r.feedback = str(dest)
         by_hand = frozenset(written_answer_ids(nbformat.read(source, as_version=4)))
         report.write_csv(results, out / "grades.csv")
         text = report.summary(results, assignment, by_hand)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -26,6 +27,16 @@ def main(argv: list[str]) -> None:
         os.chown(local, NOBODY, NOBODY)
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(local)]
     command = sandbox_argv(workdir, kernel) if sandboxed else kernel
+    # What the kernel process writes to its own stdout and stderr (os.write(2, ...), say,
+    # which bypasses the notebook's outputs) goes to a file capped by the file-size limit;
+    # past it a write fails (EFBIG) instead of killing the kernel.
+    streams = os.open(workdir / "kernel.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if os.geteuid() == 0 and sandboxed:
+        os.fchown(streams, NOBODY, NOBODY)
+    os.dup2(streams, 1)
+    os.dup2(streams, 2)
+    os.close(streams)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     limit_resources(memory_mb)
     os.execv(command[0], command)
 

@@ -13,7 +13,15 @@ STATUSES = (
     "out of memory",
     "notebook missing",
     "notebook unreadable",
+    "id refused",
 )
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV field a spreadsheet shows as text: a leading =, +, -, @ (a formula) gets a '."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def question_ids(results) -> list[str]:
@@ -48,17 +56,19 @@ def write_csv(results, path: Path) -> None:
                 score = r.questions.get(q, [None, None])[0]
                 cells.append("" if score is None else f"{score:g}")
             runs = "" if r.runs_clean is None else ("yes" if r.runs_clean else "no")
+            text = [r.student, r.status, r.reason, "; ".join(r.tampering), r.note]
+            student, status, reason, tampering, note = map(spreadsheet_safe, text)
             writer.writerow(
                 [
-                    r.student,
-                    r.status,
+                    student,
+                    status,
                     f"{r.score:g}",
                     f"{r.max_score:g}",
                     *cells,
                     runs,
-                    r.reason,
-                    "; ".join(r.tampering),
-                    r.note,
+                    reason,
+                    tampering,
+                    note,
                 ]
             )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from .collect import id_problem
 from .stage import HIDDEN_BLOCK, SOLUTION_MARKERS, nbgrader_meta, release_notebook
 
 # the function whose body the "limit" cases break: worth 3 points in a1_unfolding
@@ -60,6 +61,15 @@ CASES = {
     ),
     "solution_thief": ("graded", 0, "code that tries to read the solutions and hidden tests"),
     "absent": ("notebook missing", 0, "on the roster, submitted nothing"),
+    "script_injection": (
+        "graded",
+        30,
+        "the solution, plus outputs that are script, event handlers and a fake score box",
+    ),
+    "stderr_flood": ("graded", 27, f"{VICTIM} writes a gigabyte to the kernel's stderr (fd 2)"),
+    "=1+2": ("graded", 9, "an id a spreadsheet would run as a formula (partial answers)"),
+    "star*": ("id refused", 0, "an id with a glob character"),
+    "trailing ": ("id refused", 0, "an id that ends with a space"),
 }
 
 
@@ -205,6 +215,32 @@ def make_cases(source_path: Path) -> dict:
     )
     cases["solution_thief"] = thief
 
+    injection = copy.deepcopy(solution)
+    injection.cells.append(
+        nbformat.v4.new_code_cell(
+            "from IPython.display import HTML, Javascript, Markdown, display\n"
+            "display(HTML('<script>document.title = \"owned\"</script>'\n"
+            '             \'<img src="x" onerror="alert(1)">\'\n'
+            "             '<div style=\"font-size:40px\">Score: 30 / 30</div>'))\n"
+            "display(Javascript('alert(2)'))\n"
+            "display(Markdown('<script>alert(3)</script> **bold**'))\n"
+            "display({'image/svg+xml': '<svg onload=\"alert(4)\"></svg>'}, raw=True)\n"
+        )
+    )
+    injection.cells[-1]["id"] = "injected-output"  # deterministic output
+    cases["script_injection"] = injection
+    cases["stderr_flood"] = _break_victim(
+        copy.deepcopy(solution),
+        "    import os\n"
+        "    chunk = b'x' * (1 << 20)\n"
+        "    for _ in range(1024):\n"
+        "        os.write(2, chunk)\n"
+        "    return D * H + H * H + H + H * K + K\n",
+    )
+    cases["=1+2"] = cases["partial"]
+    cases["star*"] = solution
+    cases["trailing "] = solution
+
     text = {student: nbformat.writes(nb) for student, nb in cases.items()}
     text["corrupt_json"] = text["full"][: len(text["full"]) // 2]
     return text
@@ -226,7 +262,8 @@ def write_sample_class(source_path: Path, assignment: str, dest: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["student_id"])
         for student in CASES:
-            writer.writerow([student])
+            if not id_problem(student):  # a roster of usable ids; the others only submitted
+                writer.writerow([student])
 
 
 if __name__ == "__main__":

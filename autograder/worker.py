@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from .feedback import student_view
+from .feedback import harden_file, student_view
 from .guard import read_restore_report
 from .sandbox import limit_resources, prepare_workdir, sandbox_argv
 from .stage import (
@@ -85,6 +85,7 @@ class Result:
     autograded: str = ""  # path of the graded notebook as the student may see it (no hidden tests)
     seconds: float = 0.0
     note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
+    fingerprint: str = ""  # sha256 of the notebook graded (a resumed run skips it if unchanged)
 
 
 def ensure_venv_bin_on_path() -> None:
@@ -119,6 +120,7 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     c.Execute.startup_timeout = 60
     c.CappedExecute.max_output_bytes = job.limits.max_output_bytes
     c.LimitOutput.max_lines = 200
+    c.HTMLExporter.sanitize_html = True  # Markdown and HTML of the feedback through bleach
     c.Autograde.autograde_preprocessors = [
         CappedExecute,
         IgnorePattern,
@@ -211,20 +213,25 @@ def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
     command += ["--nbval-cell-timeout", str(job.limits.timeout), target.name]
     argv = sandbox_argv(box, command) if job.sandbox else command
-    try:
-        done = subprocess.run(
-            argv,
-            cwd=box,
-            capture_output=True,
-            text=True,
-            timeout=job.limits.timeout * 4 + 60,
-            preexec_fn=lambda: limit_resources(job.limits.memory_mb),
-        )
-    except subprocess.TimeoutExpired:
-        return False, "did not finish in time"
-    summary = [line for line in done.stdout.splitlines() if "passed" in line or "failed" in line]
-    tail = summary[-1].strip("= ") if summary else done.stderr.strip()[-200:]
-    return done.returncode == 0, tail
+    log = work / "nbval.log"  # a file capped by the file-size limit, not memory
+    with open(log, "wb") as output:
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=box,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=job.limits.timeout * 4 + 60,
+                preexec_fn=lambda: limit_resources(job.limits.memory_mb),
+            )
+        except subprocess.TimeoutExpired:
+            return False, "did not finish in time"
+    with open(log, "rb") as handle:
+        handle.seek(max(0, log.stat().st_size - 20_000))
+        tail = handle.read().decode("utf-8", "replace")
+    summary = [line for line in tail.splitlines() if "passed" in line or "failed" in line]
+    last = summary[-1].strip("= ") if summary else tail.strip()[-200:]
+    return done.returncode == 0, last
 
 
 def grade(job: Job) -> Result:
@@ -297,6 +304,7 @@ def grade(job: Job) -> Result:
         / notebook_name.replace(".ipynb", ".html")
     )
     if feedback["success"] and html.exists():
+        harden_file(html)
         result.feedback = str(html)
     if job.check_runs_clean:
         result.runs_clean, result.runs_clean_detail = _runs_clean(job, work)

@@ -8,14 +8,24 @@ survive an attack, and a second run must give the same grades.
 from __future__ import annotations
 
 import csv
+import json
+import os
 import re
+import resource
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.grade import course_limits, grade_class
+from autograder.report import spreadsheet_safe
 from autograder.sample import CASES, write_sample_class
 from autograder.worker import Limits
 
@@ -46,10 +56,12 @@ def graded(tmp_path_factory):
         course_root=course, roster=tmp / "sub" / "roster.csv", jobs=2, limits=Limits(timeout=10)
     )
     # the top-to-bottom run of each notebook as submitted is checked on a few, in the re-grade
+    memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, the peak so far
     results = grade_class(
         ASSIGNMENT, submissions=tmp / "sub", out=tmp / "out", check_runs_clean=False, **options
     )
-    return course, tmp, {r.student: r for r in results}, options
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before
+    return course, tmp, {r.student: r for r in results}, options | {"grown_kib": grown}
 
 
 def test_every_student_has_the_expected_status_and_score(graded):
@@ -75,12 +87,47 @@ def test_reasons_and_flags_explain_what_happened(graded):
     assert not r["full"].tampering and not r["gradebook_attack"].tampering
 
 
+def test_hostile_ids_get_a_row_and_nothing_a_spreadsheet_would_run(graded):
+    _, tmp, results, _ = graded
+    for student in ("star*", "trailing "):
+        assert results[student].status == "id refused"
+        assert f"the student id {student!r} cannot be used" in results[student].reason
+    assert "'*'" in results["star*"].reason and "' '" in results["trailing "].reason
+    with open(tmp / "out" / "grades.csv") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert rows["'=1+2"]["score"] == "9" and "=1+2" not in rows  # shown as text, not run
+    assert rows["star*"]["status"] == "id refused"
+    for row in rows.values():
+        for field in ("student_id", "reason", "note", "tampering"):
+            assert not row[field].startswith(("=", "+", "-", "@")), (field, row[field])
+
+
+def test_feedback_runs_nothing_whatever_the_outputs(graded):
+    _, tmp, results, _ = graded
+    pages = sorted((tmp / "out" / "feedback").rglob("*.html"))
+    assert len(pages) >= 15
+    for page in pages:
+        text = page.read_text()
+        assert not re.search(r"<script", text, re.I), page
+        assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", text, re.I), page
+        assert 'http-equiv="Content-Security-Policy" content="default-src \'none\'' in text, page
+    shown = readable_text(tmp / "out" / "feedback" / "script_injection" / f"{ASSIGNMENT}.html")
+    assert "Score: 30 / 30" in shown  # the student's text is shown as text, nothing more
+    assert results["script_injection"].score == 30
+
+
+def test_a_flood_on_the_kernels_stderr_does_not_reach_the_grader(graded):
+    _, _, results, options = graded
+    assert results["stderr_flood"].status == "graded" and results["stderr_flood"].score == 27
+    assert options["grown_kib"] < 300_000, f"the grader grew by {options['grown_kib']} KiB"
+
+
 def test_outputs_are_written_and_feedback_hides_hidden_tests(graded):
     _, tmp, results, _ = graded
     out = tmp / "out"
     with open(out / "grades.csv") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    assert set(rows) == set(CASES)
+    assert set(rows) == {spreadsheet_safe(student) for student in CASES}
     assert rows["partial"]["score"] == "9" and rows["partial"]["test_activation_values"] == "3"
     assert rows["kernel_crash"]["status"] == "crashed"
     report = (out / "report.txt").read_text()
@@ -89,7 +136,7 @@ def test_outputs_are_written_and_feedback_hides_hidden_tests(graded):
     secrets = secrets_of_the_assignment()
     assert secrets
     for student, r in results.items():
-        if r.status in ("notebook missing", "notebook unreadable", "crashed"):
+        if r.status in ("notebook missing", "notebook unreadable", "crashed", "id refused"):
             continue
         text = readable_text(out / "feedback" / student / f"{ASSIGNMENT}.html")
         leaked = [line for line in secrets if line in text]
@@ -119,6 +166,7 @@ def test_regrading_gives_the_same_grades_and_checks_notebooks_run_as_submitted(g
     subset = tmp / "again"
     for student in ("full", "blank", "partial", "monkeypatch", "corrupt_json"):
         shutil.copytree(tmp / "sub" / student, subset / student)
+    options = {k: v for k, v in options.items() if k != "grown_kib"}
     again = grade_class(
         ASSIGNMENT, submissions=subset, out=tmp / "out2", **{**options, "roster": None}
     )
@@ -161,3 +209,64 @@ def test_the_instructor_guide_states_the_limits_the_grader_uses():
     assert f"`--memory-mb` of memory ({limits.memory_mb})" in guide
     assert f"`--max-output-bytes` ({limits.max_output_bytes // 1_000_000} MB)" in guide
     assert course_limits(ROOT, timeout=7, memory_mb=None) == Limits(timeout=7)
+
+
+def test_a_crash_of_the_grader_loses_nothing_graded_and_a_rerun_resumes(graded, tmp_path):
+    course, tmp, first, options = graded
+    submissions = tmp_path / "sub"
+    for student in ("blank", "full", "partial"):
+        shutil.copytree(tmp / "sub" / student, submissions / student)
+    out = tmp_path / "out"
+    scratch = Path(tempfile.mkdtemp(prefix="g", dir="/tmp"))  # short: kernels' sockets go here
+    script = (
+        "from pathlib import Path\n"
+        "from autograder.grade import grade_class\n"
+        "from autograder.worker import Limits\n"
+        f"grade_class({ASSIGNMENT!r}, course_root=Path({str(course)!r}),"
+        f" submissions=Path({str(submissions)!r}), out=Path({str(out)!r}), jobs=1,"
+        " limits=Limits(timeout=10), check_runs_clean=False, update_gradebook=False,"
+        " progress=False)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(scratch)}  # its workers' folders, to find them
+    grader = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    log = out / "results.jsonl"
+    deadline = time.monotonic() + 300
+    while not (log.is_file() and log.read_text().count("\n") >= 1):
+        assert grader.poll() is None and time.monotonic() < deadline, "no result was recorded"
+        time.sleep(0.2)
+    os.killpg(grader.pid, signal.SIGKILL)  # the grader dies mid-class
+    grader.wait()
+    subprocess.run(["pkill", "-KILL", "-f", str(scratch)], check=False)  # and its workers
+    recorded = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(recorded) == 1
+
+    options = {k: v for k, v in options.items() if k not in ("grown_kib", "roster")}
+    again = {
+        r.student: r
+        for r in grade_class(ASSIGNMENT, submissions=submissions, out=out, resume=True, **options)
+    }
+    done = recorded[0]["student"]
+    assert again[done].seconds == recorded[0]["seconds"], "a recorded result was graded again"
+    assert {s: (r.status, r.score) for s, r in again.items()} == {
+        s: (first[s].status, first[s].score) for s in ("blank", "full", "partial")
+    }
+    assert len(log.read_text().splitlines()) == 3  # one line per submission, none twice
+    with open(out / "grades.csv") as handle:
+        assert sorted(row["student_id"] for row in csv.DictReader(handle)) == [
+            "blank",
+            "full",
+            "partial",
+        ]
+    assert (out / "feedback" / done / f"{ASSIGNMENT}.html").is_file()
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_kernels_sockets_fit_even_with_a_long_temporary_folder(monkeypatch, tmp_path):
+    from autograder.grade import _short_temp_folder
+
+    long = tmp_path / ("x" * 60)
+    long.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long))
+    assert _short_temp_folder() == "/tmp"
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    assert _short_temp_folder() is None
