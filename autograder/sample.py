@@ -29,7 +29,7 @@ VICTIM = "rnn_num_params"
 _ROOTS = ["/work", "/work/main", "/tmp", "/root", "/home", "..", "../..", "../../.."]
 ATTACK_PATHS = [f"{r}/{'*/' * d}gradebook.db" for r in _ROOTS for d in range(4)]
 STEAL_PATTERNS = [f"{r}/{'*/' * d}solutions/*/*.ipynb" for r in _ROOTS for d in range(4)]
-STEAL_PATTERNS += [f"{r}/{'*/' * d}*.db" for r in _ROOTS for d in range(4)]
+STEAL_PATTERNS += [f"{r}/{'*/' * d}gradebook*.db" for r in _ROOTS for d in range(4)]
 
 # student -> (expected status, expected score in a1_unfolding, what the case is)
 CASES = {
@@ -67,6 +67,14 @@ CASES = {
         "the solution, plus outputs that are script, event handlers and a fake score box",
     ),
     "stderr_flood": ("graded", 27, f"{VICTIM} writes a gigabyte to the kernel's stderr (fd 2)"),
+    "fork_bomb": ("graded", 27, f"{VICTIM} starts processes without end"),
+    "memory_children": (
+        "out of memory",
+        27,
+        f"{VICTIM} starts four processes of 1 GB each (each under the per-process limit)",
+    ),
+    "disk_filler": ("graded", 27, f"{VICTIM} writes files until the disk is full"),
+    "dead_sockets": ("crashed", 0, f"{VICTIM} closes the kernel's connection to the grader"),
     "=1+2": ("graded", 9, "an id a spreadsheet would run as a formula (partial answers)"),
     "star*": ("id refused", 0, "an id with a glob character"),
     "trailing ": ("id refused", 0, "an id that ends with a space"),
@@ -236,6 +244,55 @@ def make_cases(source_path: Path) -> dict:
         "    for _ in range(1024):\n"
         "        os.write(2, chunk)\n"
         "    return D * H + H * H + H + H * K + K\n",
+    )
+    cases["fork_bomb"] = _break_victim(
+        copy.deepcopy(solution),
+        "    import os, time\n"
+        "    started = 0\n"
+        "    try:\n"
+        "        for _ in range(100_000):\n"
+        "            if os.fork() == 0:\n"
+        "                time.sleep(60)\n"
+        "                os._exit(0)\n"
+        "            started += 1\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    print('started', started, 'processes')\n"
+        "    return started\n",
+    )
+    cases["memory_children"] = _break_victim(
+        copy.deepcopy(solution),
+        "    import os\n"
+        "    children = []\n"
+        "    for _ in range(4):\n"
+        "        pid = os.fork()\n"
+        "        if pid == 0:\n"
+        "            block = np.ones(125_000_000)  # 1 GB, every page touched\n"
+        "            os._exit(0 if block.sum() > 0 else 1)\n"
+        "        children.append(pid)\n"
+        "    failed = sum(os.waitpid(pid, 0)[1] != 0 for pid in children)\n"
+        "    return D * H + H * H + H + H * K + K + failed\n",
+    )
+    cases["disk_filler"] = _break_victim(
+        copy.deepcopy(solution),
+        "    import os, sys\n"
+        "    chunk = b'x' * (1 << 24)\n"
+        "    folders = ['/tmp'] + [os.path.dirname(a) for a in sys.argv if a.endswith('.json')]\n"
+        "    for folder in folders:\n"
+        "        written = 0\n"
+        "        for i in range(256):  # up to 4 GB in each\n"
+        "            try:\n"
+        "                with open(os.path.join(folder, f'fill{i}'), 'wb') as handle:\n"
+        "                    handle.write(chunk)\n"
+        "                written += 16\n"
+        "            except OSError:\n"
+        "                break\n"
+        "        print(f'wrote {written} MB in {folder}')\n"
+        "    return -1\n",
+    )
+    cases["dead_sockets"] = _break_victim(
+        copy.deepcopy(solution),
+        "    get_ipython().kernel.shell_stream.close()\n    return D * H + H * H + H + H * K + K\n",
     )
     cases["=1+2"] = cases["partial"]
     cases["star*"] = solution

@@ -9,9 +9,11 @@ the gradebook and the other submissions is simply not there. When the
 grader runs as root, the kernel is started as ``nobody`` (uid 65534) first,
 so it has no privilege on the host even through the user namespace.
 
-Resource limits (set with ``setrlimit`` before the sandbox starts): address
-space (memory), file size, and core dumps off. Wall-clock limits per cell
-and per submission are enforced by the grader.
+Resource limits: per process (``setrlimit`` before the sandbox starts),
+address space, file size and no core dumps; for the kernel's whole process
+tree, a cgroup (:mod:`autograder.cgroups`) caps memory, processes and CPU;
+its writable space is a size-capped ``/tmp``. Wall-clock limits per cell and
+per submission are enforced by the grader.
 """
 
 from __future__ import annotations
@@ -54,10 +56,19 @@ def readonly_paths() -> list[str]:
     return result
 
 
-def sandbox_argv(workdir: Path, command: list[str], *, drop_to_nobody: bool | None = None) -> list:
-    """The command line that runs ``command`` inside the sandbox with ``workdir`` writable."""
+def sandbox_argv(
+    workdir: Path, command: list[str], *, disk_mb: int = 256, drop_to_nobody: bool | None = None
+) -> list:
+    """The command line that runs ``command`` inside the sandbox.
+
+    ``workdir`` is bound as it is (the kernel's connection file and sockets);
+    everything else the command may write goes to ``/tmp``, its working folder,
+    a memory file system of ``disk_mb`` megabytes that vanishes with it.
+    """
     # /tmp first: later binds may lie below it and must not be hidden by it
-    argv = [bwrap_path(), "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
+    size = str(disk_mb * 1024 * 1024)
+    argv = [bwrap_path(), "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
     # bwrap would create the parents of a mount point with mode 0700, which an
     # unprivileged kernel could not traverse: create them 0755 first
     made = set()
@@ -78,7 +89,7 @@ def sandbox_argv(workdir: Path, command: list[str], *, drop_to_nobody: bool | No
             argv += ["--symlink", target, link]
         elif os.path.isdir(link):
             argv += ["--ro-bind", link, link]
-    argv += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    argv += ["--bind", str(workdir), str(workdir), "--chdir", "/tmp"]
     if drop_to_nobody is None:
         drop_to_nobody = os.geteuid() == 0
     if drop_to_nobody:
@@ -90,16 +101,16 @@ def sandbox_argv(workdir: Path, command: list[str], *, drop_to_nobody: bool | No
         argv += ["--unshare-all"]  # an unprivileged user gets a user namespace
     argv += ["--die-with-parent", "--new-session", "--clearenv"]
     env = {
-        "HOME": str(workdir),
+        "HOME": "/tmp",
         "PATH": f"{sys.prefix}/bin:/usr/bin:/bin",
         "MPLBACKEND": "Agg",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "JUPYTER_RUNTIME_DIR": str(workdir / ".runtime"),
-        "IPYTHONDIR": str(workdir / ".ipython"),
-        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "JUPYTER_RUNTIME_DIR": "/tmp/.runtime",
+        "IPYTHONDIR": "/tmp/.ipython",
+        "MPLCONFIGDIR": "/tmp/.matplotlib",
     }
     for key, value in env.items():
         argv += ["--setenv", key, value]
@@ -122,11 +133,17 @@ def limit_resources(memory_mb: int, max_file_mb: int = 64) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def lock_workdir(workdir: Path) -> None:
+    """Once the kernel has made its sockets, it may write nothing more into its bound folder:
+    the folder becomes root's (only possible, and only needed, when grading as root)."""
+    if os.geteuid() == 0:
+        os.chown(workdir, 0, 0)
+        os.chmod(workdir, 0o755)
+
+
 def prepare_workdir(workdir: Path) -> None:
     """Create the kernel's writable folder, owned by the uid the kernel will run as."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for sub in (".runtime", ".ipython", ".matplotlib"):
-        (workdir / sub).mkdir(exist_ok=True)
     if os.geteuid() == 0:
         for path in [workdir, *workdir.rglob("*")]:
             os.chown(path, NOBODY, NOBODY)

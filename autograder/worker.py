@@ -21,6 +21,8 @@ from pathlib import Path
 
 import nbformat
 
+from .cgroups import Cgroup
+from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
 from .guard import read_restore_report
 from .sandbox import limit_resources, prepare_workdir, sandbox_argv
@@ -41,8 +43,11 @@ class Limits:
     ``c.Execute.timeout`` in ``nbgrader_config.py`` (see :func:`autograder.grade.course_limits`)."""
 
     timeout: int  # seconds per cell
-    memory_mb: int = 2048  # address space of the kernel
+    memory_mb: int = 2048  # the kernel and every process it starts, together
     max_output_bytes: int = 1_000_000  # output of one cell
+    max_notebook_output_bytes: int = 5_000_000  # output of all cells together
+    processes: int = 64  # processes and threads the kernel may run at once
+    disk_mb: int = 256  # what the kernel may write (its /tmp)
 
     @property
     def deadline(self) -> float:
@@ -119,6 +124,8 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     c.Execute.raise_on_iopub_timeout = False
     c.Execute.startup_timeout = 60
     c.CappedExecute.max_output_bytes = job.limits.max_output_bytes
+    c.CappedExecute.max_notebook_output_bytes = job.limits.max_notebook_output_bytes
+    c.CappedExecute.lock_folder = str(kernel_dir) if job.sandbox else ""
     c.LimitOutput.max_lines = 200
     c.HTMLExporter.sanitize_html = True  # Markdown and HTML of the feedback through bleach
     c.Autograde.autograde_preprocessors = [
@@ -136,11 +143,13 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     return c
 
 
-def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job) -> None:
+def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job, group) -> None:
     spec_dir = jupyter_dir / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.limits.memory_mb)]
-    argv += ["{connection_file}"] + ([] if job.sandbox else ["--no-sandbox"])
+    argv += ["{connection_file}", "--disk-mb", str(job.limits.disk_mb)]
+    argv += [f"--cgroup={procs}" for procs in (group.procs_files if group else [])]
+    argv += [] if job.sandbox else ["--no-sandbox"]
     spec = {
         "argv": argv,
         "display_name": "Python 3 (sandboxed grading)",
@@ -188,6 +197,11 @@ _GENERIC_LOG_LINES = ("Please see the the above traceback", "There was an error 
 
 def _crash_reason(log: str) -> str:
     """Why nbgrader could not grade the notebook, from its log, in one sentence."""
+    if STOPPED_ANSWERING in log:
+        return (
+            f"{STOPPED_ANSWERING}: it no longer replied to the grader (its connection was "
+            "closed or broken), so the remaining cells could not run"
+        )
     if "DeadKernelError" in log or "Kernel died" in log:
         return (
             "the kernel died while running the notebook: the Python process exited or was "
@@ -203,7 +217,16 @@ def _crash_reason(log: str) -> str:
     return f"nbgrader could not autograde the notebook{detail}"
 
 
-def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
+def _job_cgroup(job: Job):
+    """The cgroup that holds this job's kernel and its processes (None where there is none)."""
+    if not job.sandbox:
+        return None
+    name = f"job-{os.getpid()}-{Path(job.workdir).name}"
+    limits = job.limits
+    return Cgroup.create(name, memory_mb=limits.memory_mb, processes=limits.processes)
+
+
+def _runs_clean(job: Job, work: Path, group=None) -> tuple[bool, str]:
     """Run the notebook as submitted, top to bottom, in the sandbox (pytest --nbval-lax)."""
     box = work / "nbval"
     box.mkdir()
@@ -211,8 +234,14 @@ def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
     shutil.copy(job.submission, target)
     prepare_workdir(box)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
-    command += ["--nbval-cell-timeout", str(job.limits.timeout), target.name]
-    argv = sandbox_argv(box, command) if job.sandbox else command
+    command += ["--nbval-cell-timeout", str(job.limits.timeout), str(target)]
+    argv = sandbox_argv(box, command, disk_mb=job.limits.disk_mb) if job.sandbox else command
+
+    def start():
+        if group is not None:
+            group.attach()
+        limit_resources(job.limits.memory_mb)
+
     log = work / "nbval.log"  # a file capped by the file-size limit, not memory
     with open(log, "wb") as output:
         try:
@@ -222,7 +251,7 @@ def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 timeout=job.limits.timeout * 4 + 60,
-                preexec_fn=lambda: limit_resources(job.limits.memory_mb),
+                preexec_fn=start,
             )
         except subprocess.TimeoutExpired:
             return False, "did not finish in time"
@@ -235,6 +264,25 @@ def _runs_clean(job: Job, work: Path) -> tuple[bool, str]:
 
 
 def grade(job: Job) -> Result:
+    """Grade one submission; its kernel runs in a cgroup of its own, removed afterwards."""
+    group = _job_cgroup(job)
+    try:
+        return _grade(job, group)
+    finally:
+        if group is not None:
+            group.destroy()
+
+
+def _out_of_memory(result: Result, job: Job, group) -> None:
+    if group is not None and group.ran_out_of_memory():
+        result.status = "out of memory"
+        result.reason = (
+            f"the kernel and the processes it started used more than {job.limits.memory_mb} MB "
+            "together, and one of them was stopped"
+        )
+
+
+def _grade(job: Job, group) -> Result:
     start = time.perf_counter()
     result = Result(student=job.student, status="graded")
     work = Path(job.workdir)
@@ -247,7 +295,7 @@ def grade(job: Job) -> Result:
     shutil.copy(job.source, source_dir / notebook_name)
     shutil.copy(job.gradebook_template, course / "gradebook.db")
     prepare_workdir(kernel_dir)
-    _write_kernelspec(jupyter_dir, kernel_dir, job)
+    _write_kernelspec(jupyter_dir, kernel_dir, job, group)
     os.environ["JUPYTER_PATH"] = str(jupyter_dir)
     ensure_venv_bin_on_path()
 
@@ -272,17 +320,17 @@ def grade(job: Job) -> Result:
         log = ANSI.sub("", outcome.get("log") or outcome.get("error") or "")
         result.status = "crashed"
         result.reason = _crash_reason(log)
+        _out_of_memory(result, job, group)
         result.max_score = total_points(source)
         result.seconds = time.perf_counter() - start
         return result
 
     scores = _scores(api, job.assignment, job.student)
     autograded = nbformat.read(autograded_path, as_version=4)
-    test_ids = autograded_cell_ids(
-        source
-    )  # each has a restore cell before it; written answers do not
+    test_ids = autograded_cell_ids(source)  # each has a restore cell before it
     missing, tampering = read_restore_report(autograded, job.nonce, test_ids)
     result.status, result.reason = _failure_kind(autograded)
+    _out_of_memory(result, job, group)
     if tampering or missing:
         result.tampering = sorted(set(tampering)) + [f"guard skipped before {g}" for g in missing]
         for grade_id in test_ids:
@@ -307,7 +355,7 @@ def grade(job: Job) -> Result:
         harden_file(html)
         result.feedback = str(html)
     if job.check_runs_clean:
-        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work)
+        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work, group)
     result.seconds = time.perf_counter() - start
     return result
 

@@ -116,6 +116,28 @@ def test_feedback_runs_nothing_whatever_the_outputs(graded):
     assert results["script_injection"].score == 30
 
 
+def test_limits_hold_for_the_kernels_whole_process_tree(graded):
+    _, tmp, results, _ = graded
+
+    def shown(student):
+        return readable_text(tmp / "out" / "feedback" / student / f"{ASSIGNMENT}.html")
+
+    # a print may reach the page in pieces (blank lines between): match across them
+    started = int(re.search(r"started\s+(\d+)\s+processes", shown("fork_bomb"))[1])
+    assert 10 < started < Limits.processes  # stopped by the cgroup's process limit
+    assert results["memory_children"].status == "out of memory"
+    assert "processes it started used more than 2048 MB" in results["memory_children"].reason
+    written = dict(
+        (folder, int(mb))
+        for mb, folder in re.findall(r"wrote\s+(\d+)\s+MB\s+in\s+(\S+)", shown("disk_filler"))
+    )
+    assert 0 < written.pop("/tmp") <= Limits.disk_mb  # the kernel's own space, capped
+    assert list(written.values()) == [0], written  # its bound folder on the host is closed
+    dead = results["dead_sockets"]
+    assert dead.status == "crashed" and "stopped answering" in dead.reason
+    assert dead.seconds < 60, f"a kernel that stopped answering held a worker {dead.seconds:.0f} s"
+
+
 def test_a_flood_on_the_kernels_stderr_does_not_reach_the_grader(graded):
     _, _, results, options = graded
     assert results["stderr_flood"].status == "graded" and results["stderr_flood"].score == 27

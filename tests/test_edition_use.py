@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -93,6 +94,7 @@ class Lab:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "HOME": str(student)},
+            start_new_session=True,  # so that closing stops JupyterLab and all it started
         )
 
     def get(self, path: str, deadline: float = 90):
@@ -111,8 +113,12 @@ class Lab:
                 time.sleep(0.5)
 
     def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
         self.log.close()
 
 

@@ -278,7 +278,9 @@ def main(argv: list[str]) -> int:
             "lab",
             f"--ServerApp.root_dir={ROOT / 'assignments'}",
         ]
-        return subprocess.run([*lab, *rest], check=False).returncode
+        if os.name == "nt":
+            return subprocess.run([*lab, *rest], check=False).returncode
+        os.execv(sys.executable, [*lab, *rest])  # JupyterLab in this process: Ctrl-C stops it
     if command in ("check", "submit") and len(rest) == 1:
         return (check if command == "check" else submit)(rest[0])
     if command == "update" and len(rest) == 1:

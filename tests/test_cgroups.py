@@ -1,0 +1,59 @@
+"""A cgroup per kernel: real limits on this machine, and a clean fallback where there are none."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder import cgroups
+from autograder.cgroups import Cgroup
+
+
+def test_a_cgroup_holds_its_limits_and_its_processes_and_goes_away():
+    group = Cgroup.create("test-probe", memory_mb=64, processes=5)
+    assert group is not None, "this machine (as CI's) can create cgroups: the grader relies on it"
+    try:
+        if group.version == 1:
+            memory, pids = (
+                group.folders[0] / "memory.limit_in_bytes",
+                group.folders[1] / "pids.max",
+            )
+        else:
+            memory, pids = (group.folders[0] / "memory.max", group.folders[0] / "pids.max")
+        assert int(memory.read_text()) == 64 * 1024 * 1024 and pids.read_text().strip() == "5"
+        # a process started inside may not start more than the limit allows
+        code = (
+            "import subprocess, sys\n"
+            "started = []\n"
+            "try:\n"
+            "    for _ in range(20):\n"
+            "        sleeper = [sys.executable, '-c', 'import time; time.sleep(30)']\n"
+            "        started.append(subprocess.Popen(sleeper, stdout=-3, stderr=-3))  # DEVNULL\n"
+            "except OSError:\n"
+            "    pass\n"
+            "print(len(started))\n"
+        )
+        inside = subprocess.run(
+            [sys.executable, "-c", code], preexec_fn=group.attach, capture_output=True, text=True
+        )
+        assert 0 < int(inside.stdout) < 5, inside.stdout + inside.stderr
+        assert len(group.members()) >= 1  # the sleepers it left behind
+        assert not group.ran_out_of_memory()
+    finally:
+        group.destroy()
+    time.sleep(0.1)
+    assert group.members() == [] and not any(folder.exists() for folder in group.folders)
+
+
+def test_where_there_are_no_cgroups_the_grader_falls_back(monkeypatch, tmp_path):
+    monkeypatch.setattr(cgroups, "ROOT", tmp_path)  # a plain folder, no cgroup file system
+    assert Cgroup.create("job-1", memory_mb=64, processes=5) is None
+    assert list(tmp_path.rglob("*")) == []  # and leaves nothing behind
+
+
+def test_a_cgroup_name_is_checked():
+    with pytest.raises(ValueError, match=r"cgroup name must be letters, digits, _ \. -, got 'a/b'"):
+        Cgroup.create("a/b", memory_mb=64, processes=5)
