@@ -155,7 +155,9 @@ class Session:
             self.errors.append(f"console.error: {msg.text} ({where})")
 
     def _failed(self, request):
-        if is_local(request.url):
+        # net::ERR_ABORTED is the browser cancelling a request in flight because the page
+        # moved on (the next page of a walk, say); a missing file shows as HTTP 404 instead
+        if is_local(request.url) and "ERR_ABORTED" not in (request.failure or ""):
             self.errors.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response):
