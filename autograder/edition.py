@@ -30,7 +30,6 @@ file, or a function whose code is a withheld function's.
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 import hashlib
 import importlib
@@ -38,16 +37,16 @@ import json
 import pkgutil
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from .stage import HIDDEN_BLOCK, SOLUTION_MARKERS, nbgrader_meta
+from .stage import HIDDEN_BLOCK, SOLUTION_BLOCK, SOLUTION_MARKERS, nbgrader_meta
 
 FILES = Path(__file__).parent / "edition_files"
+YOURS_TABLE = "WITHHELD: dict = {}  # filled in by make student-edition"  # in FILES/_yours.py
 
 # Public functions that compute what a graded function computes: withheld with it. While
 # withheld, a companion raises NotImplementedError, except those in SAME_AS_OWNER, which take
@@ -172,11 +171,17 @@ def graded_functions(course_root: Path) -> list[Graded]:
     return list(graded.values())
 
 
-def withheld_functions(course_root: Path) -> dict[str, Graded]:
+def withheld_functions(course_root: Path, published=None) -> dict[str, Graded]:
     """dotted name -> what it is: the graded functions of assignments whose solutions are
-    not published, and their :data:`COMPANIONS` (with the owner's assignment and part)."""
-    published = set(course_settings(course_root)["SOLUTIONS_PUBLISHED"])
-    withheld = {g.dotted: g for g in graded_functions(course_root) if g.assignment not in published}
+    not published, and their :data:`COMPANIONS` (with the owner's assignment and part).
+
+    ``published`` defaults to SOLUTIONS_PUBLISHED of the course's ``nbgrader_config.py``.
+    """
+    if published is None:
+        published = course_settings(course_root)["SOLUTIONS_PUBLISHED"]
+    withheld = {
+        g.dotted: g for g in graded_functions(course_root) if g.assignment not in set(published)
+    }
     for companion, owner in COMPANIONS.items():
         if owner in withheld:
             module, name = companion.rsplit(".", 1)
@@ -290,7 +295,6 @@ def _referenced_names(texts) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names.update(node.module.split("."))
             elif isinstance(node, ast.alias):
-                names.add(node.name.split(".")[-1])
                 names.update(node.name.split("."))
     return names
 
@@ -342,19 +346,10 @@ def _clean_unused_imports(text: str) -> str:
     """Remove ``from x import a, b`` names that the module no longer uses (after stubbing)."""
     tree = ast.parse(text)
     lines = text.split("\n")
-    body_names = _referenced_names(
-        [
-            "\n".join(
-                line
-                for i, line in enumerate(lines, 1)
-                if not any(
-                    n.lineno <= i <= n.end_lineno
-                    for n in tree.body
-                    if isinstance(n, (ast.Import, ast.ImportFrom))
-                )
-            )
-        ]
-    )
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    import_lines = {i for n in imports for i in range(n.lineno, n.end_lineno + 1)}
+    rest = [line for i, line in enumerate(lines, 1) if i not in import_lines]
+    body_names = _referenced_names(["\n".join(rest)])
     exported = set()
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
@@ -400,65 +395,6 @@ def strip_examples_using(text: str, names: set[str]) -> str:
     return "\n".join(lines)
 
 
-YOURS_TEMPLATE = '''"""Your functions: the parts of course_pkg that you write in the assignments.
-
-Each function below is a stub in this package until your instructor publishes
-the solutions of the assignment that grades it. A stub runs *your* version:
-``make check A=<assignment>`` copies the functions you wrote in that
-assignment's notebook into ``course_pkg/yours/<assignment>.py``.
-"""
-
-from __future__ import annotations
-
-import functools
-import importlib
-import inspect
-
-import numpy as np
-
-# dotted name -> (assignment, part, the name your notebook defines, and for a function that
-# computes what one of yours computes under another name, which one)
-WITHHELD = {withheld!r}
-
-
-def yours(dotted: str):
-    """Your version of a withheld function, or a NotImplementedError saying where to write it."""
-    assignment, part, name, same_as = WITHHELD[dotted]
-    if same_as:
-        raise NotImplementedError(
-            f"{{dotted}} computes what {{same_as}} does, which is yours to write in "
-            f"{{assignment}}, {{part}}: it returns when its solutions are published"
-        )
-    where = f"{{dotted}} is yours to write in {{assignment}}, {{part}}"
-    try:
-        module = importlib.import_module(f"course_pkg.yours.{{assignment}}")
-        mine = getattr(module, name)
-    except (ImportError, AttributeError):
-        raise NotImplementedError(
-            f"{{where}}; once you have, `make check A={{assignment}}` makes the package use it"
-        ) from None
-
-    accepts = inspect.signature(mine).parameters
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepts.values())
-
-    @functools.wraps(mine)
-    def run(*args, **kwargs):
-        for key in [k for k in kwargs if k not in accepts and not takes_any]:
-            value = kwargs.pop(key)
-            if value is not None and np.any(value):  # None or zeros: the default anyway
-                raise TypeError(f"your {{name}} takes no {{key}}, so it cannot be given one")
-        try:
-            return mine(*args, **kwargs)
-        except NotImplementedError as err:
-            if str(err):
-                raise
-            message = f"{{where}}: your notebook still has the placeholder"
-            raise NotImplementedError(message) from err
-
-    return run
-'''
-
-
 def build_package(course_root: Path, dest: Path, withheld: dict[str, Graded], keep_texts=()):
     """Write the student's ``course_pkg`` to ``dest/course_pkg``."""
     source_root = course_root / "course_pkg"
@@ -467,12 +403,8 @@ def build_package(course_root: Path, dest: Path, withheld: dict[str, Graded], ke
         if "__pycache__" in path.parts:
             continue
         sources[path.relative_to(course_root)] = path.read_text()
-    by_module: dict[Path, str] = {}
-    for dotted in withheld:
-        module = dotted.rsplit(".", 1)[0]
-        by_module[_module_path(Path("."), module)] = module
-    for relative, module in by_module.items():
-        relative = Path(str(relative).lstrip("./"))
+    for module in {dotted.rsplit(".", 1)[0] for dotted in withheld}:
+        relative = _module_path(course_root, module).relative_to(course_root)
         sources[relative] = _clean_unused_imports(stub_module(sources[relative], module, withheld))
     names = {d.rsplit(".", 1)[1] for d in withheld}
     sources = {p: strip_examples_using(t, names) for p, t in sources.items()}
@@ -487,7 +419,12 @@ def build_package(course_root: Path, dest: Path, withheld: dict[str, Graded], ke
             entries[dotted] = (g.assignment, g.part, withheld[COMPANIONS[dotted]].name, "")
         else:
             entries[dotted] = (g.assignment, g.part, "", COMPANIONS[dotted])
-    sources[Path("course_pkg/_yours.py")] = YOURS_TEMPLATE.format(withheld=entries)
+    template = (FILES / "_yours.py").read_text()
+    if YOURS_TABLE not in template:
+        raise RuntimeError(f"edition_files/_yours.py lost its line {YOURS_TABLE!r}")
+    sources[Path("course_pkg/_yours.py")] = template.replace(
+        YOURS_TABLE, f"WITHHELD: dict = {entries!r}", 1
+    )
     sources[Path("course_pkg/yours/__init__.py")] = (
         '"""Your own functions, copied here from your notebooks by `make check`."""\n'
     )
@@ -596,9 +533,7 @@ def secret_lines(course_root: Path, published=()) -> set[str]:
         path = course_root / "solutions" / assignment / f"{assignment}.ipynb"
         for cell in nbformat.read(path, as_version=4).cells:
             kept = []
-            for match in re.finditer(
-                r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S
-            ):
+            for match in SOLUTION_BLOCK.finditer(cell.source):
                 start = cell.source[: match.start(1)].count("\n") + 1
                 function = _enclosing_function(cell.source, start)
                 if owner.get(function, assignment) not in published:
@@ -622,9 +557,7 @@ def answer_windows(course_root: Path, assignments, size: int = 3) -> set[str]:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type != "code":
                 continue
-            for block in re.findall(
-                r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S
-            ):
+            for block in SOLUTION_BLOCK.findall(cell.source):
                 lines = [s for s in (x.strip() for x in block.splitlines()) if s and s[0] != "#"]
                 for i in range(len(lines) - size + 1):
                     windows.add("\n".join(lines[i : i + size]))
@@ -663,13 +596,19 @@ def public_lines(course_root: Path, withheld: dict[str, Graded]) -> set[str]:
     return lines
 
 
-def find_leaks(edition: Path, course_root: Path, withheld: dict[str, Graded]) -> list[str]:
-    """What in ``edition`` a student must not have; an empty list when nothing."""
-    settings = course_settings(course_root)
+def find_leaks(
+    edition: Path, course_root: Path, withheld: dict[str, Graded], published=None
+) -> list[str]:
+    """What in ``edition`` a student must not have; an empty list when nothing.
+
+    ``published`` defaults to SOLUTIONS_PUBLISHED of the course's ``nbgrader_config.py``.
+    """
+    if published is None:
+        published = course_settings(course_root)["SOLUTIONS_PUBLISHED"]
     problems = []
     # a line is no secret if students see it anyway: in a release, or in package code
     # that is not withheld (`for name, p in params.items():` is in many places)
-    secrets = secret_lines(course_root, settings["SOLUTIONS_PUBLISHED"])
+    secrets = secret_lines(course_root, published)
     secrets -= public_lines(course_root, withheld)
     fingerprints = reference_fingerprints(course_root, withheld)
     for path in sorted(edition.rglob("*")):
@@ -720,16 +659,10 @@ def build_edition(course_root: Path, dest: Path, *, released=None, published=Non
     course's ``nbgrader_config.py``. Raises ``RuntimeError`` listing what
     leaked if the edition would hold anything of the instructor's.
     """
-    course_root = course_root.resolve()
     settings = course_settings(course_root)
     released = list(settings["RELEASED"] if released is None else released)
-    published = set(settings["SOLUTIONS_PUBLISHED"] if published is None else published)
-    with _with_settings(course_root, published) as config_course:
-        return _build(course_root, config_course, dest, released, published)
-
-
-def _build(course_root: Path, config_course: Path, dest: Path, released, published) -> Path:
-    withheld = withheld_functions(config_course)
+    published = sorted(settings["SOLUTIONS_PUBLISHED"] if published is None else published)
+    withheld = withheld_functions(course_root, published)
     graded = graded_functions(course_root)
     if dest.exists():
         shutil.rmtree(dest)
@@ -751,7 +684,7 @@ def _build(course_root: Path, config_course: Path, dest: Path, released, publish
         json.dumps(
             {
                 "assignments": released,
-                "solutions_published": sorted(published),
+                "solutions_published": published,
                 "fills_in": {
                     a: [{"function": g.dotted, "part": g.part} for g in graded if g.assignment == a]
                     for a in released
@@ -762,7 +695,7 @@ def _build(course_root: Path, config_course: Path, dest: Path, released, publish
         + "\n"
     )
     (dest / "MANIFEST.json").write_text(json.dumps(manifest(dest), indent=1) + "\n")
-    leaks = find_leaks(dest, config_course, withheld)
+    leaks = find_leaks(dest, course_root, withheld, published)
     if leaks:
         raise RuntimeError("the student edition would leak:\n  " + "\n  ".join(leaks))
     archive = dest.with_suffix(".zip")
@@ -775,19 +708,3 @@ def _build(course_root: Path, config_course: Path, dest: Path, released, publish
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, path.read_bytes())
     return archive
-
-
-@contextlib.contextmanager
-def _with_settings(course_root: Path, published: set):
-    """The course root, or a temporary view of it with SOLUTIONS_PUBLISHED overridden."""
-    if set(course_settings(course_root)["SOLUTIONS_PUBLISHED"]) == published:
-        yield course_root
-        return
-    with tempfile.TemporaryDirectory(prefix="edition-settings-") as tmp:
-        view = Path(tmp)
-        for name in ("solutions", "assignments", "course_pkg"):
-            (view / name).symlink_to(course_root / name)
-        config = (course_root / "nbgrader_config.py").read_text()
-        config += f"\nSOLUTIONS_PUBLISHED = {sorted(published)!r}\n"
-        (view / "nbgrader_config.py").write_text(config)
-        yield view

@@ -22,6 +22,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from .guard import GUARD_PREFIX
 from .sandbox import lock_workdir
 
 TRUNCATED = "[output truncated by the grader: this cell printed more than {limit} bytes]"
@@ -81,7 +82,7 @@ class CappedExecute(Execute):
             self._interrupt_task = asyncio.ensure_future(self._interrupt())
             return None
         kept = getattr(self, "_notebook_bytes", 0)
-        graders = self.nb.cells[cell_index].source.startswith("__course_guard_")
+        graders = self.nb.cells[cell_index].source.startswith(GUARD_PREFIX)
         if kept + size > self.max_notebook_output_bytes and not graders:  # the cells still run
             note = NOTEBOOK_CAPPED.format(limit=self.max_notebook_output_bytes)
             if not any(note in o.get("text", "") for o in outs):

@@ -22,6 +22,7 @@ import re
 
 from nbconvert.preprocessors import Preprocessor
 
+from .guard import GUARD_PREFIX
 from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, nbgrader_meta
 
 HIDDEN_NOTE = "\n# (hidden tests ran here; their code is not shown)"
@@ -32,7 +33,6 @@ CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
     "form-action 'none'; base-uri 'none'"
 )
-GUARD_PREFIX = "__course_guard_"  # the grader's guard and restore cells (autograder.guard)
 
 
 def student_view(autograded, release=None):

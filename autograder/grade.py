@@ -6,9 +6,9 @@ kernel (:mod:`autograder.worker`), several at a time, then, in this process
 only, merges the scores into the course gradebook and writes
 
 - ``grades.csv``: one row per student in the roster and per submission
-  found, with a status (graded, timed out, crashed, out of memory, notebook
-  missing, notebook unreadable), the reason, the score per question, and
-  whether the notebook runs top to bottom as submitted;
+  found, with a status (:data:`autograder.report.STATUSES`), the reason, the
+  score per question, and whether the notebook runs top to bottom as
+  submitted; ``results.jsonl``: each result as soon as it is graded;
 - ``feedback/<student>/<assignment>.html`` without the hidden tests' code;
 - ``report.txt`` and ``scores.png``: the distribution per question and overall.
 
@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from . import report
 from .collect import Entry, collect, id_problem, read_roster
 from .stage import written_answer_ids
-from .worker import Job, Limits, Result, ensure_venv_bin_on_path
+from .worker import Job, Limits, Result, ensure_venv_bin_on_path, log_tail
 
 
 def _course_config(course_root: Path):
@@ -126,10 +126,8 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
             return Result(job.student, "timed out", f"grading took longer than {deadline:.0f} s")
     result_path = job_dir / "result.json"
     if not result_path.exists():
-        with open(log, "rb") as handle:  # only its end: the log may be large
-            handle.seek(max(0, log.stat().st_size - 4000))
-            tail = handle.read().decode("utf-8", "replace")
-        last = [line for line in tail.splitlines() if line.strip()][-1:] or ["no message"]
+        lines = [line for line in log_tail(log, 4000).splitlines() if line.strip()]
+        last = lines[-1:] or ["no message"]
         return Result(job.student, "crashed", f"the grader's worker failed: {last[0][:200]}")
     return Result(**json.loads(result_path.read_text()))
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 import ast
 import re
 
+GUARD_PREFIX = "__course_guard_"  # starts every name and cell the guard adds to a notebook
+
 GUARD_TEMPLATE = r"""
 def __course_guard_install(nonce, setup_imports):
     import builtins, importlib, math, pkgutil, sys
@@ -137,7 +139,7 @@ def guard_cell_source(nonce: str, source_nb) -> str:
 
 
 def restore_cell_source(nonce: str, grade_id: str) -> str:
-    return f"__course_guard_{nonce}({grade_id!r})"
+    return f"{GUARD_PREFIX}{nonce}({grade_id!r})"
 
 
 def read_restore_report(notebook, nonce: str, test_ids: list[str]) -> tuple[list, list]:

@@ -29,6 +29,7 @@ import nbformat
 from .guard import guard_cell_source, restore_cell_source
 
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)  # the answer
 HIDDEN_BLOCK = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
 )
@@ -78,22 +79,22 @@ def total_points(source) -> float:
     )
 
 
-def autograded_cell_ids(source) -> list[str]:
-    """The grade_ids of the autograded test cells (code cells with points)."""
+def _graded_ids(source, cell_type: str) -> list[str]:
     return [
         nbgrader_meta(c)["grade_id"]
         for c in source.cells
-        if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+        if c.cell_type == cell_type and nbgrader_meta(c).get("grade")
     ]
+
+
+def autograded_cell_ids(source) -> list[str]:
+    """The grade_ids of the autograded test cells (code cells with points)."""
+    return _graded_ids(source, "code")
 
 
 def written_answer_ids(source) -> list[str]:
     """The grade_ids of the answers graded by hand (markdown cells with points)."""
-    return [
-        nbgrader_meta(c)["grade_id"]
-        for c in source.cells
-        if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")
-    ]
+    return _graded_ids(source, "markdown")
 
 
 def read_submission(path: Path):

@@ -25,7 +25,7 @@ from .cgroups import Cgroup
 from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
 from .guard import read_restore_report
-from .sandbox import limit_resources, prepare_workdir, sandbox_argv
+from .sandbox import limit_resources, lock_workdir, prepare_workdir, sandbox_argv
 from .stage import (
     Ungradable,
     autograded_cell_ids,
@@ -78,7 +78,7 @@ class Job:
 @dataclass
 class Result:
     student: str
-    status: str  # graded, timed out, crashed, out of memory, notebook missing, notebook unreadable
+    status: str  # one of autograder.report.STATUSES
     reason: str = ""
     score: float = 0.0
     max_score: float = 0.0
@@ -91,6 +91,13 @@ class Result:
     seconds: float = 0.0
     note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
     fingerprint: str = ""  # sha256 of the notebook graded (a resumed run skips it if unchanged)
+
+
+def log_tail(path: Path, size: int) -> str:
+    """The last ``size`` bytes of a log as text: a log may be large, its end says what happened."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - size))
+        return handle.read().decode("utf-8", "replace")
 
 
 def ensure_venv_bin_on_path() -> None:
@@ -229,10 +236,11 @@ def _job_cgroup(job: Job):
 def _runs_clean(job: Job, work: Path, group=None) -> tuple[bool, str]:
     """Run the notebook as submitted, top to bottom, in the sandbox (pytest --nbval-lax)."""
     box = work / "nbval"
-    box.mkdir()
+    box.mkdir()  # the grader's, read-only to the run: it writes only to its capped /tmp
     target = box / "submission.ipynb"
     shutil.copy(job.submission, target)
-    prepare_workdir(box)
+    target.chmod(0o644)  # readable by the run, whoever it runs as
+    lock_workdir(box)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
     command += ["--nbval-cell-timeout", str(job.limits.timeout), str(target)]
     argv = sandbox_argv(box, command, disk_mb=job.limits.disk_mb) if job.sandbox else command
@@ -255,9 +263,7 @@ def _runs_clean(job: Job, work: Path, group=None) -> tuple[bool, str]:
             )
         except subprocess.TimeoutExpired:
             return False, "did not finish in time"
-    with open(log, "rb") as handle:
-        handle.seek(max(0, log.stat().st_size - 20_000))
-        tail = handle.read().decode("utf-8", "replace")
+    tail = log_tail(log, 20_000)
     summary = [line for line in tail.splitlines() if "passed" in line or "failed" in line]
     last = summary[-1].strip("= ") if summary else tail.strip()[-200:]
     return done.returncode == 0, last

@@ -109,7 +109,11 @@ class ReservoirClassifier:
         self.readout = None  # (H + 1,) once fitted
 
     def features(self, ids, lengths) -> np.ndarray:
-        """The final state of each sequence, with a 1 appended: (N, H + 1)."""
+        """The final state of each sequence, with a 1 appended.
+
+        ``ids`` (N, T) int token ids, ``lengths`` (N,) int in [1, T]; returns
+        (N, H + 1): the state after each sequence's last token, then 1.
+        """
         ids = as_index_array("ids", ids, ndim=2, upper=self.embedding.shape[0])
         N, T = ids.shape
         lengths = check_lengths(lengths, N, T)
@@ -124,7 +128,10 @@ class ReservoirClassifier:
         return np.concatenate([last, np.ones((N, 1))], axis=1)
 
     def fit(self, ids, lengths, labels) -> ReservoirClassifier:
-        """Solve for the readout by ridge regression on ``labels`` in {0, 1}; returns self."""
+        """Solve for the readout (H + 1,) by ridge regression; returns self.
+
+        ``ids`` (N, T), ``lengths`` (N,) as for :meth:`features`; ``labels`` (N,) in {0, 1}.
+        """
         features = self.features(ids, lengths)
         labels = np.asarray(labels)
         if labels.shape != (features.shape[0],) or not np.all((labels == 0) | (labels == 1)):
@@ -138,7 +145,8 @@ class ReservoirClassifier:
         return self
 
     def predict(self, ids, lengths) -> np.ndarray:
-        """Predicted labels (N,), 1.0 for positive and 0.0 for negative."""
+        """Predicted labels (N,) float, 1.0 for positive and 0.0 for negative, for ``ids``
+        (N, T) and ``lengths`` (N,)."""
         if self.readout is None:
             raise ValueError("the readout is not trained yet: call fit(ids, lengths, labels) first")
         return (self.features(ids, lengths) @ self.readout > 0).astype(np.float64)

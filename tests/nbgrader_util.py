@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
+import secrets
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.edition import course_settings
+from autograder.worker import ensure_venv_bin_on_path
 
 ROOT = Path(__file__).resolve().parent.parent
 VOLATILE_CELL_KEYS = ("execution",)
 
 
 def assignment_ids() -> list[str]:
-    config = {}
-    exec((ROOT / "nbgrader_config.py").read_text(), {"get_config": lambda: _Dummy()}, config)
-    return list(config["ASSIGNMENTS"])
-
-
-class _Dummy:
-    def __getattr__(self, name):
-        return self
-
-    def __setattr__(self, name, value):
-        pass
+    return course_settings(ROOT)["ASSIGNMENTS"]
 
 
 def make_course(tmp: Path) -> Path:
@@ -40,10 +42,7 @@ def make_course(tmp: Path) -> Path:
 
 def api_for(course: Path):
     """An NbGraderAPI on ``course``, configured by its nbgrader_config.py."""
-    # nbgrader runs the `alembic` executable to set up the gradebook: it must be on PATH
-    venv_bin = str(Path(os.sys.executable).parent)
-    if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    ensure_venv_bin_on_path()  # nbgrader runs the `alembic` executable of the venv
     from nbgrader.apps import NbGraderAPI
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
@@ -90,3 +89,67 @@ def readable_text(path: Path) -> str:
                 parts += [v for v in out.get("data", {}).values() if isinstance(v, str)]
         return "\n".join(parts)
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def venv_env(**extra: str) -> dict:
+    """This process's environment with the venv's ``bin`` first on PATH (nbgrader runs the
+    venv's ``alembic``), plus ``extra``."""
+    bin_dir = Path(sys.executable).parent
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **extra}
+
+
+class JupyterServer:
+    """A Jupyter server (``command`` plus port, token and the rest) on a free local port.
+
+    ``ready`` is the path that must answer before the server counts as started.
+    Requests carry the token; :meth:`close` stops the server and all it started.
+    """
+
+    def __init__(self, command: list[str], *, cwd: Path, log: Path, env: dict, ready: str):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.token = secrets.token_hex(16)
+        options = [f"--port={self.port}", f"--IdentityProvider.token={self.token}", "--no-browser"]
+        options += ["--allow-root"] if os.geteuid() == 0 else []
+        self.log, self.log_file = log, log.open("w")
+        self.process = subprocess.Popen(
+            [*command, *options],
+            cwd=cwd,
+            env=env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so that close() reaches whatever it started
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                self.request("GET", ready)
+                return
+            except (urllib.error.URLError, ConnectionError) as err:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the server did not start: {log.read_text()[-2000:]}"
+                    ) from err
+                time.sleep(0.5)
+
+    def request(self, method: str, path: str, body=None):
+        """The response to a request: decoded JSON, or the text of a page."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            text = response.read().decode()
+        return json.loads(text) if "/api/" in path else text  # the APIs answer in JSON
+
+    def close(self):
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log_file.close()

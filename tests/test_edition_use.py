@@ -11,14 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -26,7 +20,7 @@ import nbformat
 import pytest
 
 from autograder.edition import build_edition
-from autograder.stage import nbgrader_meta
+from autograder.stage import autograded_cell_ids
 
 from edition_util import (
     ALL,
@@ -35,7 +29,7 @@ from edition_util import (
     course,
     paste_solution,
 )
-from nbgrader_util import ROOT
+from nbgrader_util import ROOT, JupyterServer
 
 
 @pytest.fixture(scope="module")
@@ -68,58 +62,9 @@ def test_a_student_who_did_the_previous_assignments_can_do_this_one(worked_in_or
     assert "is not written yet" in first or "NotImplementedError: " not in first, first
     assert solved.returncode == 0, solved.stdout[-3000:] + solved.stderr[-2000:]
     release = nbformat.read(ROOT / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
-    tests = [
-        nbgrader_meta(c)["grade_id"]
-        for c in release.cells
-        if nbgrader_meta(c).get("grade") and c.cell_type == "code"
-    ]
+    tests = autograded_cell_ids(release)
     passed = [line.split()[1] for line in solved.stdout.splitlines() if line.startswith("passed")]
     assert passed == tests
-
-
-class Lab:
-    """The edition's `course.py lab`, with JupyterLab serving on a free port."""
-
-    def __init__(self, student: Path, python: str):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.token = secrets.token_hex(16)
-        extra = [f"--port={self.port}", "--no-browser", f"--IdentityProvider.token={self.token}"]
-        extra += ["--allow-root"] if os.geteuid() == 0 else []
-        self.log = (student / "lab.log").open("w")
-        self.process = subprocess.Popen(
-            [python, "course.py", "lab", *extra],
-            cwd=student,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HOME": str(student)},
-            start_new_session=True,  # so that closing stops JupyterLab and all it started
-        )
-
-    def get(self, path: str, deadline: float = 90):
-        end = time.monotonic() + deadline
-        while True:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{self.port}{path}",
-                headers={"Authorization": f"token {self.token}"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    return json.loads(response.read())
-            except (urllib.error.URLError, ConnectionError):
-                if self.process.poll() is not None or time.monotonic() > end:
-                    raise
-                time.sleep(0.5)
-
-    def close(self):
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.log.close()
 
 
 def test_a_student_sets_up_from_the_archive_with_its_two_commands(edition, tmp_path):
@@ -152,9 +97,15 @@ def test_a_student_sets_up_from_the_archive_with_its_two_commands(edition, tmp_p
     assert {"numpy", "matplotlib", "jupyterlab", "nbgrader", "tqdm"} <= packages
     assert not packages & {"torch", "playwright", "jupyter-book", "pytest"}, packages
 
-    lab = Lab(student, python)
+    lab = JupyterServer(  # `make lab`, on a free port
+        [python, "course.py", "lab"],
+        cwd=student,
+        log=student / "lab.log",
+        env={**os.environ, "HOME": str(student)},
+        ready="/api/status",
+    )
     try:
-        listing = lab.get("/api/contents/a1_unfolding")
+        listing = lab.request("GET", "/api/contents/a1_unfolding")
         assert [item["name"] for item in listing["content"]] == ["a1_unfolding.ipynb"]
     finally:
         lab.close()

@@ -21,17 +21,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
-import json
-import os
 import re
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +40,15 @@ from autograder.stage import (
     written_answer_ids,
 )
 
-from nbgrader_util import ROOT, api_for, assignment_ids, hidden_lines, readable_text
+from nbgrader_util import (
+    ROOT,
+    JupyterServer,
+    api_for,
+    assignment_ids,
+    hidden_lines,
+    readable_text,
+    venv_env,
+)
 
 ASSIGNMENTS = assignment_ids()
 SUBMITTED_AT = "2026-11-21 12:00:00.000000 UTC"
@@ -306,75 +307,27 @@ def test_formgrader_lists_every_submission_autograded_with_its_score(graded_cour
 
 def nbgrader(course: Path, *args: str) -> str:
     """Run an nbgrader command in the course folder, as the instructor guide does."""
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
-        [str(bin_dir / "nbgrader"), *args], cwd=course, env=env, capture_output=True, text=True
+        [str(Path(sys.executable).parent / "nbgrader"), *args],
+        cwd=course,
+        env=venv_env(),
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, f"nbgrader {args[0]} failed: {done.stderr[-3000:]}"
     return done.stderr
 
 
-class Formgrader:
+def formgrader(course: Path, home: Path) -> JupyterServer:
     """nbgrader's formgrader, served by a real Jupyter server from a course folder."""
-
-    def __init__(self, course: Path, home: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.token = secrets.token_hex(16)
-        self.log = home / "server.log"
-        self.log_file = self.log.open("w")
-        bin_dir = Path(sys.executable).parent
-        env = {
-            **os.environ,
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",  # nbgrader runs alembic
-            "HOME": str(home),
-            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        }
-        self.process = subprocess.Popen(
-            [
-                str(bin_dir / "jupyter"),
-                "server",
-                "--no-browser",
-                f"--port={self.port}",
-                "--ServerApp.ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={course}",
-                *(["--allow-root"] if os.geteuid() == 0 else []),
-            ],
-            cwd=course,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log_file,
-        )
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                self.request("GET", "/formgrader/api/status")
-                break
-            except (urllib.error.URLError, ConnectionError) as err:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    log = self.log.read_text()[-2000:]
-                    raise RuntimeError(f"the server did not start: {log}") from err
-                time.sleep(0.5)
-
-    def request(self, method: str, path: str, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            text = response.read().decode()
-        return json.loads(text) if path.startswith("/formgrader/api/") else text
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log_file.close()
+    jupyter = str(Path(sys.executable).parent / "jupyter")
+    return JupyterServer(
+        [jupyter, "server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={course}"],
+        cwd=course,
+        log=home / "server.log",
+        env=venv_env(HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime")),
+        ready="/formgrader/api/status",
+    )
 
 
 def test_written_answer_is_graded_by_hand_in_the_formgrader_and_reaches_export_and_feedback(
@@ -387,7 +340,7 @@ def test_written_answer_is_graded_by_hand_in_the_formgrader_and_reaches_export_a
     assert "answer_vanishing: graded by hand in the formgrader: 2 to grade, 2 left unanswered" in (
         report
     )
-    server = Formgrader(g.course, tmp_path)
+    server = formgrader(g.course, tmp_path)
     try:
         listed = {
             s["student"]: s

@@ -71,31 +71,18 @@ def setup() -> Path:
     (Path(site) / "course_edition.pth").write_text(str(ROOT) + "\n")  # import course_pkg
     # a student has no course to manage: keep only nbgrader's student tools in JupyterLab
     jupyter = [str(python), "-m", "jupyter"]
-    for extension in ("formgrader", "course-list", "create-assignment", "assignment-list"):
-        subprocess.run(
-            [
-                *jupyter,
-                "labextension",
-                "disable",
-                "--level=sys_prefix",
-                f"@jupyter/nbgrader:{extension}",
-            ],
-            check=False,
-            capture_output=True,
-        )
-    for extension in ("formgrader", "course_list", "assignment_list"):
-        subprocess.run(
-            [
-                *jupyter,
-                "server",
-                "extension",
-                "disable",
-                "--sys-prefix",
-                f"nbgrader.server_extensions.{extension}",
-            ],
-            check=False,
-            capture_output=True,
-        )
+    unwanted = [
+        *(
+            ["labextension", "disable", "--level=sys_prefix", f"@jupyter/nbgrader:{name}"]
+            for name in ("formgrader", "course-list", "create-assignment", "assignment-list")
+        ),
+        *(
+            ["server", "extension", "disable", "--sys-prefix", f"nbgrader.server_extensions.{name}"]
+            for name in ("formgrader", "course_list", "assignment_list")
+        ),
+    ]
+    for command in unwanted:
+        subprocess.run([*jupyter, *command], check=False, capture_output=True)
     stamp.write_text(requirements.read_text())
     return python
 
