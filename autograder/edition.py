@@ -33,6 +33,7 @@ import ast
 import copy
 import hashlib
 import importlib
+import importlib.util
 import json
 import pkgutil
 import re
@@ -650,6 +651,31 @@ def manifest(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != "MANIFEST.json"
     }
+
+
+def answers_module(cells: list, assignment: str) -> str:
+    """What the edition's ``make check`` writes to ``course_pkg/yours/<assignment>.py`` for a
+    notebook's cells: the same function, so grading runs a student's code as they ran it."""
+    spec = importlib.util.spec_from_file_location("edition_course", FILES / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+    return course.answers_text(cells, assignment)
+
+
+def grading_edition(course_root: Path, assignment: str, dest: Path) -> Path:
+    """The student edition a submission of ``assignment`` is graded on; its ``course_pkg``.
+
+    It holds the assignments up to this one; every function this assignment or a
+    later one grades is a stub (the kernel runs the student's own), and the
+    functions of earlier assignments are the reference, as in the edition
+    students have once those solutions are published.
+    """
+    order = course_settings(course_root)["ASSIGNMENTS"]
+    if assignment not in order:
+        raise ValueError(f"no assignment {assignment!r}; the course has {order}")
+    earlier = order[: order.index(assignment)]
+    build_edition(course_root, dest, released=[*earlier, assignment], published=earlier)
+    return dest / "course_pkg"
 
 
 def build_edition(course_root: Path, dest: Path, *, released=None, published=None) -> Path:

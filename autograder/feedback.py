@@ -22,7 +22,6 @@ import re
 
 from nbconvert.preprocessors import Preprocessor
 
-from .guard import GUARD_PREFIX
 from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, nbgrader_meta
 
 HIDDEN_NOTE = "\n# (hidden tests ran here; their code is not shown)"
@@ -47,8 +46,6 @@ def student_view(autograded, release=None):
     notebook = copy.deepcopy(autograded)
     kept = []
     for cell in notebook.cells:
-        if cell.cell_type == "code" and GUARD_PREFIX in cell.source:
-            continue  # the grader's cells, not the student's
         meta = nbgrader_meta(cell)
         if meta.get("grade") and cell.cell_type == "code":
             hidden = HIDDEN_BLOCK.findall(cell.source)

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 
 from . import report
 from .collect import Entry, collect, id_problem, read_roster
+from .edition import grading_edition
 from .stage import written_answer_ids
 from .worker import Job, Limits, Result, ensure_venv_bin_on_path, log_tail
 
@@ -286,6 +287,7 @@ def grade_class(
     os.chmod(work, 0o711)  # kernels (nobody) reach their own folders, list nothing
     try:
         template = gradebook_template(course_root, assignment, work)
+        package = grading_edition(course_root, assignment, work / "edition")
         entries = collect(submissions, assignment, source, work)
         found = {e.student for e in entries}
         missing = [s for s in read_roster(roster) if s not in found]
@@ -310,7 +312,8 @@ def grade_class(
                 submission=str(entry.notebook),
                 gradebook_template=str(template),
                 workdir=str(work / f"job{i:04d}"),
-                nonce=secrets.token_hex(16),
+                seed=secrets.randbelow(2**63),
+                package=str(package),
                 limits=limits,
                 sandbox=sandbox,
                 check_runs_clean=check_runs_clean,

@@ -27,6 +27,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("connection_file")
     parser.add_argument("--disk-mb", type=int, default=256)
     parser.add_argument("--cgroup", action="append", default=[], help="a cgroup.procs file")
+    parser.add_argument("--package", help="the course_pkg folder the kernel imports")
     parser.add_argument("--no-sandbox", action="store_true")
     args, kernel_options = parser.parse_known_args(argv)  # e.g. --HistoryManager.hist_file=...
     workdir = args.workdir
@@ -37,7 +38,11 @@ def main(argv: list[str]) -> None:
     for procs in args.cgroup:
         Path(procs).write_text(str(os.getpid()))  # before exec: the kernel is born inside
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(local), *kernel_options]
-    command = kernel if args.no_sandbox else sandbox_argv(workdir, kernel, disk_mb=args.disk_mb)
+    command = (
+        kernel
+        if args.no_sandbox
+        else sandbox_argv(workdir, kernel, disk_mb=args.disk_mb, package=args.package)
+    )
     # What the kernel process writes to its own stdout and stderr (os.write(2, ...), say,
     # which bypasses the notebook's outputs) goes to a file capped by the file-size limit;
     # past it a write fails (EFBIG) instead of killing the kernel.

@@ -46,8 +46,8 @@ def write_csv(results, path: Path) -> None:
                 *questions,
                 "runs_clean",
                 "reason",
-                "tampering",
                 "note",
+                "seed",
             ]
         )
         for r in results:
@@ -56,8 +56,8 @@ def write_csv(results, path: Path) -> None:
                 score = r.questions.get(q, [None, None])[0]
                 cells.append("" if score is None else f"{score:g}")
             runs = "" if r.runs_clean is None else ("yes" if r.runs_clean else "no")
-            text = [r.student, r.status, r.reason, "; ".join(r.tampering), r.note]
-            student, status, reason, tampering, note = map(spreadsheet_safe, text)
+            text = [r.student, r.status, r.reason, r.note]
+            student, status, reason, note = map(spreadsheet_safe, text)
             writer.writerow(
                 [
                     student,
@@ -67,8 +67,8 @@ def write_csv(results, path: Path) -> None:
                     *cells,
                     runs,
                     reason,
-                    tampering,
                     note,
+                    "" if r.seed is None else str(r.seed),
                 ]
             )
 
@@ -105,12 +105,11 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         mean = statistics.mean(s for s, _ in pairs)
         full = sum(s == m for s, m in pairs) / len(pairs)
         lines.append(f"  {q}: {mean:.2f} / {best:g}, {100 * full:.0f}% full")
-    problems = [r for r in results if r.status != "graded" or r.reason or r.tampering]
+    problems = [r for r in results if r.status != "graded" or r.reason]
     if problems:
         lines.append("Needs a look:")
         for r in problems:
-            what = r.reason or "; ".join(r.tampering)
-            lines.append(f"  {r.student}: {r.status}" + (f" ({what})" if what else ""))
+            lines.append(f"  {r.student}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
     unclean = [r for r in results if r.runs_clean is False]
     if unclean:
         lines.append("Do not run top to bottom as submitted:")

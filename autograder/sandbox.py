@@ -57,13 +57,20 @@ def readonly_paths() -> list[str]:
 
 
 def sandbox_argv(
-    workdir: Path, command: list[str], *, disk_mb: int = 256, drop_to_nobody: bool | None = None
+    workdir: Path,
+    command: list[str],
+    *,
+    disk_mb: int = 256,
+    drop_to_nobody: bool | None = None,
+    package=None,
 ) -> list:
     """The command line that runs ``command`` inside the sandbox.
 
     ``workdir`` is bound as it is (the kernel's connection file and sockets);
     everything else the command may write goes to ``/tmp``, its working folder,
     a memory file system of ``disk_mb`` megabytes that vanishes with it.
+    ``package``, a folder, is what ``import course_pkg`` finds inside (the
+    student edition's package when grading); without it, the course's own.
     """
     # /tmp first: later binds may lie below it and must not be hidden by it
     size = str(disk_mb * 1024 * 1024)
@@ -77,8 +84,14 @@ def sandbox_argv(
             if str(parent) not in made and str(parent) not in ("/usr", "/etc"):
                 made.add(str(parent))
                 argv += ["--perms", "0755", "--dir", str(parent)]
+    import course_pkg
+
+    own = Path(course_pkg.__file__).parent
     for path in readonly_paths():
-        argv += ["--ro-bind", path, path]
+        if package is not None and path in (str(own), os.path.realpath(own)):
+            argv += ["--ro-bind", str(package), path]  # the reference is not there to read
+        else:
+            argv += ["--ro-bind", path, path]
     for link, target in (
         ("/bin", "usr/bin"),
         ("/sbin", "usr/sbin"),

@@ -13,8 +13,8 @@ taken from the submission:
 - everything else (instructions, setup, every test cell with its hidden
   tests) comes from the instructor's source.
 
-Before any student code a guard cell is inserted, and before every test cell a
-restore cell: see :mod:`autograder.guard`.
+The test cells keep their hidden tests: the judge (:mod:`autograder.judge`)
+runs them in the grader; the student's kernel runs each as released.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import re
 from pathlib import Path
 
 import nbformat
-
-from .guard import guard_cell_source, restore_cell_source
 
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)  # the answer
@@ -176,7 +174,7 @@ def recover_unlabelled(answers: dict, extras: dict, source_cells) -> None:
                 break
 
 
-def build_graded_notebook(source_path: Path, submission_path: Path, nonce: str):
+def build_graded_notebook(source_path: Path, submission_path: Path):
     """The notebook to grade: the instructor's cells with the student's answers in place.
 
     Raises :class:`Ungradable` if the submission cannot be read.
@@ -189,8 +187,7 @@ def build_graded_notebook(source_path: Path, submission_path: Path, nonce: str):
     answers, extras = student_answers(cells, solution_ids)
     recover_unlabelled(answers, extras, source.cells)
     graded = copy.deepcopy(source)
-    new_cells = [nbformat.v4.new_code_cell(guard_cell_source(nonce, source))]
-    new_cells += [nbformat.v4.new_code_cell(s) for s in extras.get(None, [])]
+    new_cells = [nbformat.v4.new_code_cell(s) for s in extras.get(None, [])]
     for cell in source.cells:
         meta = nbgrader_meta(cell)
         cell = copy.deepcopy(cell)
@@ -203,11 +200,6 @@ def build_graded_notebook(source_path: Path, submission_path: Path, nonce: str):
             new_cells.append(cell)
             new_cells += [nbformat.v4.new_code_cell(s) for s in extras.get(meta["grade_id"], [])]
             continue
-        if meta.get("grade") and cell.cell_type == "code":
-            new_cells.append(
-                nbformat.v4.new_code_cell(restore_cell_source(nonce, meta["grade_id"]))
-            )
-            cell.source = HIDDEN_MARKERS.sub("", cell.source)
         new_cells.append(cell)
     for i, cell in enumerate(new_cells):
         cell["id"] = f"graded-{i:03d}"

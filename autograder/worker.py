@@ -24,12 +24,11 @@ import nbformat
 from .cgroups import Cgroup
 from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
-from .guard import read_restore_report
 from .sandbox import limit_resources, lock_workdir, prepare_workdir, sandbox_argv
 from .stage import (
     Ungradable,
-    autograded_cell_ids,
     build_graded_notebook,
+    read_submission,
     release_notebook,
     total_points,
 )
@@ -63,7 +62,8 @@ class Job:
     submission: str  # the student's notebook file
     gradebook_template: str  # a gradebook.db that knows the assignment
     workdir: str  # private folder for this job
-    nonce: str
+    seed: int  # of the hidden tests' inputs: fresh for every run
+    package: str  # the student edition's course_pkg for this assignment (what the kernel imports)
     limits: Limits
     sandbox: bool = True
     check_runs_clean: bool = True
@@ -83,7 +83,6 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     questions: dict = field(default_factory=dict)  # grade_id -> [score, max_score]
-    tampering: list = field(default_factory=list)
     runs_clean: bool | None = None  # the submitted notebook runs top to bottom (nbval-lax)
     runs_clean_detail: str = ""
     feedback: str = ""  # path of the feedback HTML
@@ -91,6 +90,7 @@ class Result:
     seconds: float = 0.0
     note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
     fingerprint: str = ""  # sha256 of the notebook graded (a resumed run skips it if unchanged)
+    seed: int | None = None  # the hidden tests' inputs came from this seed (to reproduce a run)
 
 
 def log_tail(path: Path, size: int) -> str:
@@ -118,7 +118,7 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     )
     from traitlets.config import Config
 
-    from .execute import CappedExecute
+    from .execute import JudgedExecute
 
     c = Config()
     c.CourseDirectory.root = str(course)
@@ -133,10 +133,11 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     c.CappedExecute.max_output_bytes = job.limits.max_output_bytes
     c.CappedExecute.max_notebook_output_bytes = job.limits.max_notebook_output_bytes
     c.CappedExecute.lock_folder = str(kernel_dir) if job.sandbox else ""
+    c.JudgedExecute.judge_seed = job.seed
     c.LimitOutput.max_lines = 200
     c.HTMLExporter.sanitize_html = True  # Markdown and HTML of the feedback through bleach
     c.Autograde.autograde_preprocessors = [
-        CappedExecute,
+        JudgedExecute,
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,
@@ -150,13 +151,13 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     return c
 
 
-def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job, group) -> None:
+def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job, group, package) -> None:
     spec_dir = jupyter_dir / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.limits.memory_mb)]
     argv += ["{connection_file}", "--disk-mb", str(job.limits.disk_mb)]
     argv += [f"--cgroup={procs}" for procs in (group.procs_files if group else [])]
-    argv += [] if job.sandbox else ["--no-sandbox"]
+    argv += [f"--package={package}"] if job.sandbox else ["--no-sandbox"]
     spec = {
         "argv": argv,
         "display_name": "Python 3 (sandboxed grading)",
@@ -233,7 +234,7 @@ def _job_cgroup(job: Job):
     return Cgroup.create(name, memory_mb=limits.memory_mb, processes=limits.processes)
 
 
-def _runs_clean(job: Job, work: Path, group=None) -> tuple[bool, str]:
+def _runs_clean(job: Job, work: Path, group=None, package=None) -> tuple[bool, str]:
     """Run the notebook as submitted, top to bottom, in the sandbox (pytest --nbval-lax)."""
     box = work / "nbval"
     box.mkdir()  # the grader's, read-only to the run: it writes only to its capped /tmp
@@ -243,7 +244,11 @@ def _runs_clean(job: Job, work: Path, group=None) -> tuple[bool, str]:
     lock_workdir(box)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
     command += ["--nbval-cell-timeout", str(job.limits.timeout), str(target)]
-    argv = sandbox_argv(box, command, disk_mb=job.limits.disk_mb) if job.sandbox else command
+    argv = (
+        sandbox_argv(box, command, disk_mb=job.limits.disk_mb, package=package)
+        if job.sandbox
+        else command
+    )
 
     def start():
         if group is not None:
@@ -269,6 +274,25 @@ def _runs_clean(job: Job, work: Path, group=None) -> tuple[bool, str]:
     return done.returncode == 0, last
 
 
+def student_package(job: Job, work: Path) -> Path:
+    """The kernel's course_pkg: the student edition's, with the answers of this submission as
+    the student's own functions (what ``make check`` does in the edition), so that the
+    package's code (models, training) runs them. The reference is not in it."""
+    from .edition import answers_module
+
+    package = work / "package" / "course_pkg"
+    shutil.copytree(job.package, package)
+    cells = read_submission(Path(job.submission)) if Path(job.submission).is_file() else []
+    try:
+        text = answers_module(cells, job.assignment)
+    except Exception:  # an unreadable notebook is reported by the grading that follows
+        text = ""
+    (package / "yours" / f"{job.assignment}.py").write_text(text)
+    for path in [package.parent, *package.parent.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return package
+
+
 def grade(job: Job) -> Result:
     """Grade one submission; its kernel runs in a cgroup of its own, removed afterwards."""
     group = _job_cgroup(job)
@@ -290,7 +314,7 @@ def _out_of_memory(result: Result, job: Job, group) -> None:
 
 def _grade(job: Job, group) -> Result:
     start = time.perf_counter()
-    result = Result(student=job.student, status="graded")
+    result = Result(student=job.student, status="graded", seed=job.seed)
     work = Path(job.workdir)
     course = work / "course"
     kernel_dir = work / "kernel"
@@ -301,13 +325,14 @@ def _grade(job: Job, group) -> Result:
     shutil.copy(job.source, source_dir / notebook_name)
     shutil.copy(job.gradebook_template, course / "gradebook.db")
     prepare_workdir(kernel_dir)
-    _write_kernelspec(jupyter_dir, kernel_dir, job, group)
+    package = student_package(job, work)
+    _write_kernelspec(jupyter_dir, kernel_dir, job, group, package)
     os.environ["JUPYTER_PATH"] = str(jupyter_dir)
     ensure_venv_bin_on_path()
 
     source = nbformat.read(job.source, as_version=4)
     try:
-        graded = build_graded_notebook(Path(job.source), Path(job.submission), job.nonce)
+        graded = build_graded_notebook(Path(job.source), Path(job.submission))
     except Ungradable as err:
         result.status, result.reason = err.status, err.reason
         result.max_score = total_points(source)
@@ -333,15 +358,8 @@ def _grade(job: Job, group) -> Result:
 
     scores = _scores(api, job.assignment, job.student)
     autograded = nbformat.read(autograded_path, as_version=4)
-    test_ids = autograded_cell_ids(source)  # each has a restore cell before it
-    missing, tampering = read_restore_report(autograded, job.nonce, test_ids)
     result.status, result.reason = _failure_kind(autograded)
     _out_of_memory(result, job, group)
-    if tampering or missing:
-        result.tampering = sorted(set(tampering)) + [f"guard skipped before {g}" for g in missing]
-        for grade_id in test_ids:
-            scores[grade_id][0] = 0.0
-        result.reason = "answers changed the grading environment; autograded score set to 0"
     result.questions = scores
     result.score = float(sum(s for s, _ in scores.values() if s is not None))
     result.max_score = float(sum(m for _, m in scores.values()))
@@ -361,7 +379,7 @@ def _grade(job: Job, group) -> Result:
         harden_file(html)
         result.feedback = str(html)
     if job.check_runs_clean:
-        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work, group)
+        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work, group, package)
     result.seconds = time.perf_counter() - start
     return result
 

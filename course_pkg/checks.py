@@ -169,3 +169,33 @@ def no_warnings(hint: str = ""):
             yield
         except (FloatingPointError, Warning) as err:
             raise AssertionError(f"NumPy warned: {err}. {hint or OVERFLOW_HINT}") from err
+
+
+_RUN_SEED = 0
+
+
+def set_run_seed(seed: int) -> None:
+    """Seed :func:`fresh_rng` for this grading run (the grader draws a new one every run)."""
+    global _RUN_SEED
+    if type(seed) is not int or seed < 0:
+        raise TypeError(f"the run seed must be a non-negative int, got {seed!r}")
+    _RUN_SEED = seed
+
+
+def fresh_rng(stream: int) -> np.random.Generator:
+    """A generator for a hidden test's inputs: seeded by the run's seed and ``stream``.
+
+    Outside grading the run seed is 0, so a notebook run gives the same inputs
+    every time; the grader sets a fresh seed for every run, so the inputs (and
+    the values expected for them) cannot be known in advance.
+    """
+    if type(stream) is not int or stream < 0:
+        raise TypeError(f"stream must be a non-negative int, got {stream!r}")
+    return np.random.default_rng([_RUN_SEED, stream])
+
+
+def has_type(obj, cls) -> bool:
+    """``type(obj) is cls``, also where a grader holds ``obj`` and ``cls`` for another
+    process (they answer ``__course_has_type__``), so that a test reads the same in both."""
+    ask = getattr(type(obj), "__course_has_type__", None)
+    return bool(ask(obj, cls)) if ask is not None else type(obj) is cls

@@ -112,9 +112,9 @@ def grade_id(cell) -> str:
     return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id", "")
 
 
-def export_answers(assignment: str) -> Path:
-    """Copy the functions of your answer cells into course_pkg/yours/<assignment>.py."""
-    cells = json.loads(notebook_path(assignment).read_text())["cells"]
+def answers_text(cells: list, assignment: str) -> str:
+    """The module `make check` writes: the imports of every code cell, then the functions and
+    classes of your answer cells and of code cells you added (``cells`` as in the .ipynb)."""
     imports, definitions = [], []
     for cell in cells:
         meta = cell.get("metadata", {}).get("nbgrader") or {}
@@ -134,10 +134,15 @@ def export_answers(assignment: str) -> Path:
                 meta.get("solution") or not meta  # your answers, and cells you added
             ):
                 definitions.append(segment)
-    target = ROOT / "course_pkg" / "yours" / f"{assignment}.py"
     text = f'"""Your functions from {assignment}.ipynb, copied by `make check`."""\n\n'
-    text += "\n".join(imports) + "\n\n\n" + "\n\n\n".join(definitions) + "\n"
-    target.write_text(text)
+    return text + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(definitions) + "\n"
+
+
+def export_answers(assignment: str) -> Path:
+    """Copy the functions of your answer cells into course_pkg/yours/<assignment>.py."""
+    cells = json.loads(notebook_path(assignment).read_text())["cells"]
+    target = ROOT / "course_pkg" / "yours" / f"{assignment}.py"
+    target.write_text(answers_text(cells, assignment))
     return target
 
 
