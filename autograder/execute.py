@@ -23,11 +23,10 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from .judge import MAX_PRINTED, CallTimeout
+from .judge import TRUNCATED, CallTimeout
 from .sandbox import lock_workdir
 from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, nbgrader_meta
 
-TRUNCATED = "[output truncated by the grader: this cell printed more than {limit} bytes]"
 NOTEBOOK_CAPPED = "[output removed by the grader: the notebook printed more than {limit} bytes]"
 STOPPED_ANSWERING = "the kernel stopped answering after a cell timed out"
 
@@ -99,6 +98,7 @@ class CappedExecute(Execute):
             self.log.warning("could not interrupt the kernel: %s", err)
 
 
+STOP_ANSWER = "stop"  # what a runner prompt gets once the judge is done with it
 JUDGED_NOTE = "judged by the grader: {calls} calls into your code, all checks passed\n"
 JUDGE_LOG = "judged {label}: {calls} calls in {seconds:.2f} s, passed={passed}"
 
@@ -132,7 +132,7 @@ class JudgedExecute(CappedExecute):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             judge = self._judge = Judge(self._transport)
-            self._runner_ready = False
+            self._runner_ready, self._loop = False, None
             for index, cell in enumerate(self.nb.cells):
                 if not _is_test_cell(cell):
                     self.preprocess_cell(cell, resources, index)
@@ -151,85 +151,150 @@ class JudgedExecute(CappedExecute):
                     cell.outputs = verdict_outputs(Verdict(False, message))
                     continue  # judged: its released tests alone do not finish
                 source = HIDDEN_MARKERS.sub("", cell.source)
-                verdict = judge.run(source, namespace, label)
+                try:
+                    verdict = judge.run(source, namespace, label)
+                finally:
+                    self._end_loop()
                 cell.outputs = verdict_outputs(verdict)
                 self.log.info(JUDGE_LOG.format(label=label, **vars(verdict)))
         self.set_widgets_metadata()
         return self.nb, self.resources
 
     # ------------------------------------------------------------------ transport
+    # The judge's requests go to the runner's serve loop (runner.Runner.serve_loop): one
+    # execution per test cell that reads each request as the answer to an input() prompt and
+    # puts its reply in its next prompt, so a call is two messages on the stdin channel.
+
     def _transport(self, text: str):
-        if not self._runner_ready:
-            self._execute_quietly(runner_install_code())
-            self._runner_ready = True
-        reply, printed = self._execute_quietly(f"__course_judge__.serve({text!r})")
-        if reply is None:  # the student may have removed the runner: install it once more
-            self._execute_quietly(runner_install_code())
-            reply, more = self._execute_quietly(f"__course_judge__.serve({text!r})")
-            printed += more
-        return reply, printed
+        return run_sync(self._async_transport)(text)
 
-    def _execute_quietly(self, code: str):
-        return run_sync(self._async_execute_quietly)(code)
+    async def _async_transport(self, text: str):
+        printed = ""
+        if self._loop is None:
+            for _ in range(2):  # the student may have removed the runner: install it once more
+                if not self._runner_ready:
+                    await self._async_execute_quietly(runner_install_code())
+                    self._runner_ready = True
+                started, printed = await self._start_loop()
+                if started:
+                    break
+                self._runner_ready = False
+            else:
+                return None, printed
+        self.kc.input(text)
+        reply, more = await self._next_prompt()
+        return reply, printed + more
 
-    async def _async_execute_quietly(self, code: str):
-        """Run ``code`` in the kernel outside the notebook: (the runner's reply, printed text)."""
+    async def _start_loop(self):
+        self._loop = self.kc.execute(
+            "__course_judge__.serve_loop()", store_history=False, allow_stdin=True
+        )
+        first, printed = await self._next_prompt()
+        return first == "" and self._loop is not None, printed
+
+    def _end_loop(self) -> None:
+        if self._loop is not None:
+            run_sync(self._async_end_loop)()
+
+    async def _async_end_loop(self) -> None:
+        from .runner import STOP
+
+        self.kc.input(STOP)
+        await self._next_prompt(until_idle=True, seconds=10.0)  # and its reply is taken
+        self._loop = None
+
+    async def _next_prompt(self, until_idle: bool = False, seconds: float | None = None):
+        """Wait for the runner's next prompt (its reply to the last request; answering the
+        student's code's callbacks meanwhile): (the reply, or None if the loop ended; what the
+        student's code printed). ``until_idle``: wait for the loop's execution to end."""
         import time
 
         import zmq
         import zmq.asyncio
 
-        from .runner import CALLBACK, MIME
+        from .runner import CALLBACK, LOOP
 
-        msg_id = self.kc.execute(code, store_history=False, allow_stdin=True, stop_on_error=False)
         iopub, stdin = self.kc.iopub_channel.socket, self.kc.stdin_channel.socket
         poller = zmq.asyncio.Poller()
         poller.register(iopub, zmq.POLLIN)
         poller.register(stdin, zmq.POLLIN)
-        deadline = time.monotonic() + self.timeout
-        reply, printed, size = None, [], 0
+        deadline = time.monotonic() + (self.timeout if seconds is None else seconds)
+        printed, size, interrupted, truncated = [], 0, False, False
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                await self._interrupt()
-                try:
-                    await self._kernel_info(10.0)
-                except Exception:  # no reply in time, or the channel is gone
-                    raise DeadKernelError(STOPPED_ANSWERING) from None
-                raise CallTimeout(f"your code ran longer than {self.timeout} s")
+                if interrupted:
+                    raise DeadKernelError(STOPPED_ANSWERING)
+                await self._interrupt()  # the loop goes on: it catches the interruption
+                interrupted, deadline = True, time.monotonic() + 10.0
+                continue
             ready = dict(await poller.poll(timeout=min(remaining, 5) * 1000))
-            if stdin in ready:  # the student's code calls a function of the judge's
-                request = await self.kc.get_stdin_msg(timeout=1)
-                if request["msg_type"] == "input_request":
+            if stdin in ready:
+                request = await self._message(self.kc.get_stdin_msg)
+                if request is not None and request["msg_type"] == "input_request":
                     prompt = str(request["content"].get("prompt", ""))
-                    answer = ""
+                    if prompt.startswith(LOOP) and not until_idle:
+                        if truncated:  # stopped for its output: the reply is the interruption
+                            return None, "".join(printed)
+                        if interrupted:
+                            raise CallTimeout(f"your code ran longer than {self.timeout} s")
+                        return prompt[len(LOOP) :], "".join(printed)
                     if prompt.startswith(CALLBACK):
-                        answer = self._judge.answer_callback(prompt[len(CALLBACK) :])
-                    self.kc.input(answer)
+                        self.kc.input(self._judge.answer_callback(prompt[len(CALLBACK) :]))
+                    else:  # the student's own input(), or a prompt after STOP
+                        self.kc.input(STOP_ANSWER if prompt.startswith(LOOP) else "")
             if iopub not in ready:
                 if not ready and not await self.km.is_alive():
                     raise DeadKernelError("the kernel died while the grader called it")
                 continue
-            msg = await self.kc.get_iopub_msg(timeout=1)
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            msg = await self._message(self.kc.get_iopub_msg)
+            if msg is None or msg.get("parent_header", {}).get("msg_id") != self._loop:
                 continue
             kind, content = msg["msg_type"], msg["content"]
             if kind == "status" and content.get("execution_state") == "idle":
-                break
-            if kind == "stream":
+                loop, self._loop = self._loop, None  # over (stopped, or the runner is gone)
+                await self._take_shell_reply(loop, time.monotonic() + 5)
+                if interrupted and not truncated and not until_idle:
+                    raise CallTimeout(f"your code ran longer than {self.timeout} s")
+                return None, "".join(printed)
+            if kind == "stream" and not until_idle:
                 text = str(content.get("text", ""))
                 size += len(text)
                 printed.append(text)
-                if size > self.max_output_bytes:  # stop it at once, as for a notebook cell
+                if size > self.max_output_bytes and not interrupted:  # stop it at once
                     await self._interrupt()
                     printed.append("\n" + TRUNCATED.format(limit=self.max_output_bytes))
-                    return None, "".join(printed)[-MAX_PRINTED:]
-            elif kind in ("display_data", "execute_result"):
-                data = content.get("data", {})
-                if reply is None and isinstance(data.get(MIME), str):
-                    reply = data[MIME]
+                    interrupted = truncated = True
+                    deadline = time.monotonic() + 10.0
+
+    async def _async_execute_quietly(self, code: str):
+        """Run ``code`` in the kernel outside the notebook (installing the runner)."""
+        import time
+
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            msg = await self._message(self.kc.get_iopub_msg)
+            if msg is None:
+                if not await self.km.is_alive():
+                    raise DeadKernelError("the kernel died while the grader called it")
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                break
         await self._take_shell_reply(msg_id, deadline)
-        return reply, "".join(printed)
+
+    async def _message(self, receive):
+        """The next message of a channel, or None for one that is not a valid message of the
+        session (the kernel is the student's: it may send anything)."""
+        import queue
+
+        try:
+            return await receive(timeout=1)
+        except (ValueError, KeyError, TypeError, queue.Empty) as err:
+            self.log.warning("ignored a message the kernel sent: %r", err)
+            return None
 
     async def _take_shell_reply(self, msg_id: str, deadline: float) -> None:
         """Read the execute reply of a quiet execution off the shell channel: left there,
@@ -243,6 +308,8 @@ class JudgedExecute(CappedExecute):
                 msg = await self.kc.get_shell_msg(timeout=timeout)
             except queue.Empty:
                 return
+            except (ValueError, KeyError, TypeError):  # not a valid message: skip it
+                continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return
 

@@ -1,7 +1,7 @@
 """What a student may see of a graded notebook: never a hidden test.
 
-A graded notebook holds the instructor's test cells with their hidden tests,
-and the grader's own guard cells. :func:`student_view` keeps the student's
+A graded notebook holds the instructor's test cells with their hidden tests
+(their outputs are the judge's verdicts). :func:`student_view` keeps the student's
 answers and their outputs, shows each test cell as it was released, with a
 line saying where hidden tests ran, and cuts error tracebacks to their
 message (a traceback quotes the failing test line). Outputs a browser would

@@ -31,6 +31,7 @@ import numpy as np
 from .wire import WireError, decode, encode, pack, unpack
 
 MAX_PRINTED = 20_000  # characters of the student's output kept per test cell
+TRUNCATED = "[output truncated by the grader: this cell printed more than {limit} bytes]"
 
 
 class NoAnswer(RuntimeError):
@@ -100,7 +101,7 @@ def _raise_student_error(name: str, message: str):
     """The student's code raised ``name``: raise the same built-in type here (tests may expect
     a ValueError, say); any other type arrives as a RuntimeError naming it."""
     cls = getattr(builtins, name, None) if isinstance(name, str) and name.isidentifier() else None
-    text = f"your code raised {name}: {message}"
+    text = f"your code raised {name}" + (f": {message}" if message else "")
     if isinstance(cls, type) and issubclass(cls, Exception) and cls not in (StopIteration,):
         try:
             raise cls(text)
@@ -176,6 +177,8 @@ class Judge:
         if printed:
             self.printed.append(printed)
         if reply is None:
+            if TRUNCATED.split(":")[0] in printed:
+                raise NoAnswer("your code printed more than a cell may, and was stopped")
             raise NoAnswer("the student's kernel did not answer the grader")
         try:
             answer, data = unpack(reply)
@@ -260,7 +263,10 @@ class Judge:
             verdict = Verdict(False, f"{err}")
         except Exception as err:  # the test failed: its message is the feedback
             verdict = Verdict(False, f"{type(err).__name__}: {err}")
-        verdict.printed = "".join(self.printed)[-MAX_PRINTED:]
+        printed = "".join(self.printed)
+        if len(printed) > MAX_PRINTED:  # the end says what happened; keep the grader's note
+            printed = "[...]\n" + printed[-MAX_PRINTED:]
+        verdict.printed = printed
         verdict.calls = self.calls - calls
         verdict.seconds = time.perf_counter() - start
         return verdict

@@ -22,6 +22,8 @@ except ImportError:
 
 MIME = "application/x-course-judge"
 CALLBACK = "course-judge-callback:"  # starts the prompt of an input request that is a callback
+LOOP = "course-judge-loop:"  # starts the serve loop's prompts: its reply to the last request
+STOP = "stop"  # the request that ends the serve loop
 MAX_ITEMS = 100_000
 
 
@@ -140,6 +142,23 @@ class Runner:
             value = (result, changed, changed_kw, warned)
             return self.reply(value)
         raise ValueError(f"unknown request {op!r}")
+
+    def serve_loop(self):
+        """Serve the judge's requests until it says stop: each request is what ``input()``
+        returns, each reply goes out in the next prompt (the first prompt carries none)."""
+        import builtins
+
+        reply = ""
+        while True:
+            ask = self.ask or builtins.input
+            request = ask(LOOP + reply)
+            if request == STOP:
+                return
+            try:
+                meta, arrays = self.answer(request)
+                reply = pack(meta, arrays)
+            except BaseException as err:  # also an interruption: the loop goes on
+                reply = pack({"raised": [type(err).__name__, str(err)[:4000]]}, [])
 
     def serve(self, text):
         from IPython.display import publish_display_data

@@ -67,7 +67,7 @@ CASES = {
         "the solution, plus outputs that are script, event handlers and a fake score box",
     ),
     "stderr_flood": ("graded", 27, f"{VICTIM} writes a gigabyte to the kernel's stderr (fd 2)"),
-    "fork_bomb": ("graded", 27, f"{VICTIM} starts processes without end"),
+    "fork_bomb": ("graded", 27, f"{VICTIM} starts processes without end (then stops them)"),
     "memory_children": (
         "out of memory",
         27,
@@ -75,6 +75,15 @@ CASES = {
     ),
     "disk_filler": ("graded", 27, f"{VICTIM} writes files until the disk is full"),
     "dead_sockets": ("crashed", 0, f"{VICTIM} closes the kernel's connection to the grader"),
+    "nonce_forging": ("graded", 0, "blank answers; a fake guard prints 'clean', errors swallowed"),
+    "ipython_hooks": ("graded", 0, "blank answers; IPython's transformers and compiler rewritten"),
+    "session_tampering": ("graded", 0, "blank answers; the kernel's messages rewritten to 'ok'"),
+    "gc_snapshot": ("graded", 0, "blank answers; every object found through gc rewritten"),
+    "code_swap": ("graded", 0, "wrong answers; the checks' and the reference's __code__ swapped"),
+    "lying_ndarray": ("graded", 0, "answers return an ndarray subclass that equals anything"),
+    "threaded_reference": ("graded", 0, "answers call the package's own functions in a thread"),
+    "exfiltration": ("graded", 30, "the solution, printing the callers' frames and code"),
+    "first_output": ("graded", 0, "blank answers that display a score before each error"),
     "=1+2": ("graded", 9, "an id a spreadsheet would run as a formula (partial answers)"),
     "star*": ("id refused", 0, "an id with a glob character"),
     "trailing ": ("id refused", 0, "an id that ends with a space"),
@@ -247,18 +256,22 @@ def make_cases(source_path: Path) -> dict:
     )
     cases["fork_bomb"] = _break_victim(
         copy.deepcopy(solution),
-        "    import os, time\n"
-        "    started = 0\n"
+        "    import os, signal, time\n"
+        "    children = []\n"
         "    try:\n"
         "        for _ in range(100_000):\n"
-        "            if os.fork() == 0:\n"
+        "            pid = os.fork()\n"
+        "            if pid == 0:\n"
         "                time.sleep(60)\n"
         "                os._exit(0)\n"
-        "            started += 1\n"
+        "            children.append(pid)\n"
         "    except OSError:\n"
         "        pass\n"
-        "    print('started', started, 'processes')\n"
-        "    return started\n",
+        "    print('started', len(children), 'processes')\n"
+        "    for pid in children:  # (left running, they would starve only this kernel)\n"
+        "        os.kill(pid, signal.SIGKILL)\n"
+        "        os.waitpid(pid, 0)\n"
+        "    return len(children)\n",
     )
     cases["memory_children"] = _break_victim(
         copy.deepcopy(solution),
@@ -294,6 +307,7 @@ def make_cases(source_path: Path) -> dict:
         copy.deepcopy(solution),
         "    get_ipython().kernel.shell_stream.close()\n    return D * H + H * H + H + H * K + K\n",
     )
+    _in_kernel_attacks(cases, release, solution)
     cases["=1+2"] = cases["partial"]
     cases["star*"] = solution
     cases["trailing "] = solution
@@ -301,6 +315,187 @@ def make_cases(source_path: Path) -> dict:
     text = {student: nbformat.writes(nb) for student, nb in cases.items()}
     text["corrupt_json"] = text["full"][: len(text["full"]) // 2]
     return text
+
+
+def _with_first_answer(nb, code: str):
+    """``nb`` with ``code`` added to its first answer cell."""
+    nb = copy.deepcopy(nb)
+    _answer_cells(nb)[0].source += "\n" + code
+    return nb
+
+
+def _in_kernel_attacks(cases: dict, release, solution) -> None:
+    """Submissions that attack what runs in their own kernel. They were written against the
+    in-kernel guard that preceded the judge; with the judge, nothing in the kernel decides."""
+    cases["nonce_forging"] = _with_first_answer(
+        release,
+        "import gc, re, sys\n"
+        "shell = get_ipython()\n"
+        "for name in [n for n in list(shell.user_ns) if n.startswith('__course')]:\n"
+        "    shell.user_ns[name] = lambda *a, **k: print(f'{name}:restore:x:clean')\n"
+        "nonce = 'deadbeef' * 4\n"
+        "shell.user_ns['__course_guard_' + nonce] = lambda g: print(f'{nonce}:restore:{g}:clean')\n"
+        "original = shell.run_code\n"
+        "async def swallow(code_obj, result=None, *, async_=False):\n"
+        "    try:\n"
+        "        exec(code_obj, shell.user_global_ns, shell.user_ns)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+        "    return False\n"
+        "shell.run_code = swallow\n",
+    )
+    cases["ipython_hooks"] = _with_first_answer(
+        release,
+        "import ast\n"
+        "shell = get_ipython()\n"
+        "class NoChecks(ast.NodeTransformer):\n"
+        "    def visit_Assert(self, node):\n"
+        "        return ast.Pass()\n"
+        "    def visit_Raise(self, node):\n"
+        "        return ast.Pass()\n"
+        "shell.ast_transformers.append(NoChecks())\n"
+        "shell.input_transformers_cleanup.append(\n"
+        "    lambda lines: ['pass\\n'] if any('check' in l or 'assert' in l for l in lines)\n"
+        "    else lines)\n"
+        "original_compile = shell.compile\n"
+        "class Lenient(type(original_compile)):\n"
+        "    def __call__(self, source, filename, symbol='exec', *args, **kwargs):\n"
+        "        if 'check_array' in str(source):\n"
+        "            source = 'pass'\n"
+        "        return original_compile(source, filename, symbol, *args, **kwargs)\n"
+        "shell.compile = Lenient()\n",
+    )
+    cases["session_tampering"] = _with_first_answer(
+        release,
+        "kernel = get_ipython().kernel\n"
+        "session_send = kernel.session.send\n"
+        "def send(stream, msg_or_type, content=None, *args, **kwargs):\n"
+        "    kind = msg_or_type if isinstance(msg_or_type, str) else msg_or_type.get('msg_type')\n"
+        "    if kind == 'error':\n"
+        "        kind, content = 'display_data', {'data': {'text/plain': '30'}, 'metadata': {}}\n"
+        "        msg_or_type = kind\n"
+        "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+        "        content = {'status': 'ok', 'execution_count': content.get('execution_count', 0),\n"
+        "                   'user_expressions': {}, 'payload': []}\n"
+        "    return session_send(stream, msg_or_type, content, *args, **kwargs)\n"
+        "kernel.session.send = send\n",
+    )
+    cases["gc_snapshot"] = _with_first_answer(
+        release,
+        "import gc, threading, time\n"
+        "def rewrite():\n"
+        "    for obj in gc.get_objects():\n"
+        "        try:\n"
+        "            if isinstance(obj, dict) and any('expected' in str(k) for k in obj):\n"
+        "                for k in list(obj):\n"
+        "                    obj[k] = None\n"
+        "            if isinstance(obj, dict) and 'numpy.allclose' in obj:\n"
+        "                obj.clear()\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "def keep_rewriting():\n"
+        "    while True:\n"
+        "        rewrite()\n"
+        "        time.sleep(0.05)\n"
+        "threading.Thread(target=keep_rewriting, daemon=True).start()\n",
+    )
+    code_swap = copy.deepcopy(release)
+    _answer_cells(code_swap)[0].source = (
+        "import course_pkg.activations, course_pkg.checks, course_pkg.rnn\n"
+        "def noop(*args, **kwargs):\n"
+        "    return None\n"
+        "def same(fn, name, modules, *args, **kwargs):\n"
+        "    return fn(*args, **kwargs)\n"
+        "course_pkg.checks.check_array.__code__ = noop.__code__\n"
+        "course_pkg.checks.check_own_implementation.__code__ = same.__code__\n"
+        "def zeros(z, axis=-1):\n"
+        "    return z * 0\n"
+        "for name in ('sigmoid', 'tanh', 'relu', 'softmax'):\n"
+        "    try:\n"
+        "        getattr(course_pkg.activations, name).__code__ = zeros.__code__\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "sigmoid = sigmoid_grad = tanh = tanh_grad = relu = relu_grad = zeros\n"
+        "softmax = zeros\n"
+    )
+    cases["code_swap"] = code_swap
+    liar = copy.deepcopy(release)
+    liar_code = (
+        "class Agreeable(np.ndarray):\n"
+        "    def __eq__(self, other):\n"
+        "        return np.ones(np.shape(self), dtype=bool)\n"
+        "    __ne__ = lambda self, other: np.zeros(np.shape(self), dtype=bool)\n"
+        "    def __array_function__(self, func, types, args, kwargs):\n"
+        "        if func.__name__ in ('allclose', 'array_equal', 'isclose'):\n"
+        "            return True\n"
+        "        return super().__array_function__(func, types, args, kwargs)\n"
+        "def liar(shape_like, dtype=np.float64):\n"
+        "    dtype = getattr(shape_like, 'dtype', dtype)\n"
+        "    return np.zeros(np.shape(shape_like), dtype=dtype).view(Agreeable)\n"
+    )
+    for cell in _answer_cells(liar):
+        lines = []
+        for name, params in re.findall(r"^def (\w+)\((.*?)\):", cell.source, flags=re.M):
+            first = params.split(",")[0].strip()
+            lines.append(f"def {name}({params}):\n    return liar({first})\n")
+        cell.source = "\n\n".join(lines)
+    _answer_cells(liar)[0].source = liar_code + "\n\n" + _answer_cells(liar)[0].source
+    cases["lying_ndarray"] = liar
+    threaded = copy.deepcopy(release)
+    for cell in _answer_cells(threaded):
+        lines = []
+        for name, params in re.findall(r"^def (\w+)\((.*?)\):", cell.source, flags=re.M):
+            call = ", ".join(p.split("=")[0].strip() for p in params.split(",") if p.strip())
+            lines.append(
+                f"def {name}({params}):\n"
+                "    import threading\n"
+                "    import course_pkg.activations, course_pkg.rnn, course_pkg.scalar_rnn\n"
+                "    found = {}\n"
+                "    def work():\n"
+                "        modules = course_pkg.activations, course_pkg.rnn, course_pkg.scalar_rnn\n"
+                "        for module in modules:\n"
+                f"            if hasattr(module, {name!r}):\n"
+                f"                found['value'] = getattr(module, {name!r})({call})\n"
+                "    thread = threading.Thread(target=work)\n"
+                "    thread.start()\n"
+                "    thread.join()\n"
+                "    return found.get('value')\n"
+            )
+        cell.source = "\n\n".join(lines)
+    cases["threaded_reference"] = threaded
+    spy = copy.deepcopy(solution)
+    _answer_cells(spy)[0].source += (
+        "\nimport inspect, sys\n"
+        "def spy():\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None:\n"
+        "        try:\n"
+        "            code = inspect.getsource(frame.f_code)[:3000]\n"
+        "            print('frame', frame.f_code.co_filename, code)\n"
+        "        except Exception:\n"
+        "            print('frame', frame.f_code.co_filename, sorted(frame.f_locals)[:50])\n"
+        "        frame = frame.f_back\n"
+        "    shell = get_ipython()\n"
+        "    print('history', shell.user_ns.get('In', [])[-5:])\n"
+        "_original_sigmoid = sigmoid\n"
+        "def sigmoid(z):\n"
+        "    spy()\n"
+        "    return _original_sigmoid(z)\n"
+    )
+    cases["exfiltration"] = spy
+    first = copy.deepcopy(release)
+    _answer_cells(first)[0].source = (
+        "from IPython.display import display\n"
+        "class Score:\n"
+        "    def _repr_pretty_(self, p, cycle):\n"
+        "        p.text('30')\n"
+        "def scored(z, axis=-1):\n"
+        "    get_ipython().display_pub.publish({'text/plain': '30'})\n"
+        "    get_ipython().displayhook(Score())\n"
+        "    raise AssertionError('wrong')\n"
+        "sigmoid = sigmoid_grad = tanh = tanh_grad = relu = relu_grad = softmax = scored\n"
+    )
+    cases["first_output"] = first
 
 
 def write_sample_class(source_path: Path, assignment: str, dest: Path) -> None:

@@ -1,10 +1,14 @@
 """Grade one submission in a private, throwaway course folder.
 
 Run as ``python -m autograder.worker JOB.json``; it writes ``result.json``
-beside the job. Each worker has its own gradebook (a copy of a template), so
-workers running in parallel never write to the same database; the
-coordinator (:mod:`autograder.grade`) merges the results into the course
-gradebook afterwards, one at a time.
+beside the job. nbgrader's autograde step runs the notebook with
+:class:`autograder.execute.JudgedExecute`: the student's cells in the
+sandboxed kernel on the grading edition's ``course_pkg`` (with the
+submission's answers as the student's own functions), every test cell in this
+process, by the judge (:mod:`autograder.judge`). Each worker has its own
+gradebook (a copy of a template), so workers running in parallel never
+write to the same database; the coordinator (:mod:`autograder.grade`)
+merges the results into the course gradebook afterwards, one at a time.
 """
 
 from __future__ import annotations
@@ -282,9 +286,8 @@ def student_package(job: Job, work: Path) -> Path:
 
     package = work / "package" / "course_pkg"
     shutil.copytree(job.package, package)
-    cells = read_submission(Path(job.submission)) if Path(job.submission).is_file() else []
     try:
-        text = answers_module(cells, job.assignment)
+        text = answers_module(read_submission(Path(job.submission)), job.assignment)
     except Exception:  # an unreadable notebook is reported by the grading that follows
         text = ""
     (package / "yours" / f"{job.assignment}.py").write_text(text)

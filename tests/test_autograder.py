@@ -46,8 +46,10 @@ def graded(tmp_path_factory):
         pytest.fail("bubblewrap is not installed (apt-get install bubblewrap; `make test` does it)")
     tmp = tmp_path_factory.mktemp("class")
     course = tmp / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+    course.mkdir()
+    for folder in ("solutions", "assignments"):  # the grading edition is built from them
+        shutil.copytree(ROOT / folder, course / folder)
+    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
     shutil.copy(ROOT / "nbgrader_config.py", course)
     write_sample_class(
         course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT, tmp / "sub"
@@ -81,10 +83,27 @@ def test_reasons_and_flags_explain_what_happened(graded):
     assert "output cap" in r["output_flood"].reason
     assert r["kernel_crash"].reason.startswith("the kernel died while running the notebook")
     assert "renamed" in r["renamed"].note or "my_work.ipynb" in r["renamed"].note
-    tampering = " ".join(r["monkeypatch"].tampering)
-    for what in ("numpy.allclose", "course_pkg.checks.check_array", "builtins.abs"):
-        assert what in tampering
-    assert not r["full"].tampering and not r["gradebook_attack"].tampering
+    assert (r["full"].reason, r["monkeypatch"].reason, r["gradebook_attack"].reason) == ("", "", "")
+    assert r["full"].seed != r["renamed"].seed  # the hidden tests' inputs are new for each
+
+
+def test_attacks_on_the_kernel_change_nothing_the_judge_sees(graded):
+    """The judge's own checks decide, with their messages, whatever the kernel does."""
+    _, tmp, _, _ = graded
+
+    def shown(student):
+        return readable_text(tmp / "out" / "feedback" / student / f"{ASSIGNMENT}.html")
+
+    liar = shown("lying_ndarray")  # its arrays arrive as the plain zeros they hold
+    assert "sigmoid(z) differs from the expected values, most at index (2,): got 0" in liar
+    swapped = shown("code_swap")  # the kernel's check_array swap does not reach the judge's
+    assert "sigmoid(z) differs from the expected values" in swapped
+    assert "your code raised NotImplementedError" in shown("threaded_reference") or (
+        "should be a numpy array, got NoneType" in shown("threaded_reference")
+    )
+    assert "your code raised AssertionError: wrong" in shown("first_output")
+    spy = shown("exfiltration")  # what the answers printed while the judge called them
+    assert "frame /" in spy and "all checks passed" in spy  # (and no hidden test: see below)
 
 
 def test_hostile_ids_get_a_row_and_nothing_a_spreadsheet_would_run(graded):
@@ -98,7 +117,7 @@ def test_hostile_ids_get_a_row_and_nothing_a_spreadsheet_would_run(graded):
     assert rows["'=1+2"]["score"] == "9" and "=1+2" not in rows  # shown as text, not run
     assert rows["star*"]["status"] == "id refused"
     for row in rows.values():
-        for field in ("student_id", "reason", "note", "tampering"):
+        for field in ("student_id", "reason", "note"):
             assert not row[field].startswith(("=", "+", "-", "@")), (field, row[field])
 
 
@@ -163,7 +182,6 @@ def test_outputs_are_written_and_feedback_hides_hidden_tests(graded):
         text = readable_text(out / "feedback" / student / f"{ASSIGNMENT}.html")
         leaked = [line for line in secrets if line in text]
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:2]}"
-        assert "__course_guard" not in text
     thief = readable_text(out / "feedback" / "solution_thief" / f"{ASSIGNMENT}.html")
     assert "stolen: 0 files" in thief
 
@@ -204,7 +222,7 @@ def test_regrading_gives_the_same_grades_and_checks_notebooks_run_as_submitted(g
         "full": True,
         "blank": False,
         "partial": False,
-        "monkeypatch": True,  # unguarded, its patches make every visible test pass
+        "monkeypatch": True,  # its patches make every visible test pass in its own kernel
         "corrupt_json": None,
     }
     report = (tmp / "out2" / "report.txt").read_text()
@@ -292,3 +310,15 @@ def test_kernels_sockets_fit_even_with_a_long_temporary_folder(monkeypatch, tmp_
     assert _short_temp_folder() == "/tmp"
     monkeypatch.setattr(tempfile, "tempdir", "/tmp")
     assert _short_temp_folder() is None
+
+
+def test_the_instructor_guide_lists_every_sample_student_with_its_outcome():
+    guide = (ROOT / "book" / "guide_instructors.md").read_text()
+    rows = {}
+    for line in guide.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and line.startswith("|"):
+            for name in re.findall(r"`([^`]+)`", cells[0]) or [cells[0]]:
+                rows[name] = (cells[2], cells[3])
+    for student, (status, score, _) in CASES.items():
+        assert rows.get(student) == (status, str(score)), student
