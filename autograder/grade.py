@@ -107,6 +107,9 @@ def gradebook_template(course_root: Path, assignment: str, workdir: Path) -> Pat
     return path
 
 
+SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
     """Run one worker process; turn anything that goes wrong into a Result."""
     job_dir.mkdir(parents=True)
@@ -118,6 +121,8 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,  # its own process group, so a timeout kills everything
+            # the judge computes the reference in the worker: one BLAS thread, as each kernel has
+            env={**os.environ, **{k: "1" for k in SINGLE_THREADED}},
         )
         try:
             process.wait(timeout=deadline)

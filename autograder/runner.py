@@ -27,6 +27,20 @@ STOP = "stop"  # the request that ends the serve loop
 MAX_ITEMS = 100_000
 
 
+def arrays_in(value, path=()):
+    """(path, array) for every array inside ``value`` (through dicts, lists and tuples)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from arrays_in(item, (*path, key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from arrays_in(item, (*path, index))
+
+
 class Callback:
     """A function of the judge's, given to the student's code: each call asks the judge (over
     the kernel's stdin channel, as ``input()`` does) and returns its answer."""
@@ -125,6 +139,10 @@ class Runner:
 
             import numpy as np
 
+            held = {  # the arrays the call was given, by where they are in its arguments
+                **{(i, *p): a for i, arg in enumerate(args) for p, a in arrays_in(arg)},
+                **{(k, *p): a for k, arg in kwargs.items() for p, a in arrays_in(arg)},
+            }
             with (
                 warnings.catch_warnings(record=True) as caught,
                 np.errstate(over="warn", divide="warn", invalid="warn"),
@@ -132,13 +150,16 @@ class Runner:
                 warnings.simplefilter("always")
                 result = target(*args, **kwargs)
             warned = [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]
-            changed, changed_kw = [], []
-            for i, (old, new) in enumerate(zip(before_args, args, strict=True)):
-                if not same_data(old, new):
-                    changed.append([i, new])
-            for key, new in kwargs.items():
-                if not same_data(before_kwargs[key], new):
-                    changed_kw.append([key, new])
+            changed, changed_kw = [], []  # [where, new value, paths of arrays put in place]
+            given = [*enumerate(zip(before_args, args, strict=True))]
+            given += [(key, (before_kwargs[key], new)) for key, new in kwargs.items()]
+            for where, (old, new) in given:
+                held_here = {p[1:]: a for p, a in held.items() if p[0] == where}
+                replaced = [list(p) for p, a in arrays_in(new) if held_here.get(p) is not a]
+                if replaced or not same_data(old, new):
+                    (changed if isinstance(where, int) else changed_kw).append(
+                        [where, new, replaced]
+                    )
             value = (result, changed, changed_kw, warned)
             return self.reply(value)
         raise ValueError(f"unknown request {op!r}")

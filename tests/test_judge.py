@@ -168,11 +168,22 @@ def test_what_the_student_code_changes_in_place_is_changed_for_the_judge():
         "def draw(rng):\n    return rng.standard_normal(2)\n",
         student,
     )
+    exec(
+        "def replace(params):\n    params['w'] = params['w'] - 1.0\n"
+        "def same_values(params):\n    params['w'] = params['w'].copy()\n",
+        student,
+    )
     judge, _ = loopback(student)
-    x, params = np.ones(3), {"w": np.zeros(2)}
+    x, w = np.ones(3), np.zeros(2)
+    params = {"w": w}
     judge.fetch("scale")(x, params)
     assert x.tolist() == [2.0, 2.0, 2.0] and params["w"].tolist() == [-1.0, -1.0]
-    assert params["new"] == 5
+    assert params["w"] is w and params["new"] == 5  # changed in place: still the same array
+    judge.fetch("replace")(params)
+    assert params["w"].tolist() == [-2.0, -2.0] and params["w"] is not w and w[0] == -1.0
+    kept = params["w"]
+    judge.fetch("same_values")(params)  # a new array with the same values is still new
+    assert params["w"] is not kept and params["w"].tolist() == [-2.0, -2.0]
     rng, twin = np.random.default_rng(9), np.random.default_rng(9)
     assert judge.fetch("draw")(rng).tolist() == twin.standard_normal(2).tolist()
     assert rng.standard_normal(2).tolist() == twin.standard_normal(2).tolist()  # advanced too
@@ -213,7 +224,11 @@ def test_errors_and_warnings_of_student_code_reach_the_test():
         "def naive_sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n",
         student,
     )
+    exec("def todo(x):\n    raise NotImplementedError()\n", student)
     judge, _ = loopback(student)
+    with pytest.raises(NotImplementedError) as placeholder:
+        judge.fetch("todo")(np.zeros(1))
+    assert str(placeholder.value) == ""  # as raised: check_own_implementation explains it
     with pytest.raises(ValueError, match="your code raised ValueError: x must be 2-D, got 1-D"):
         judge.fetch("picky")(np.zeros(3))
     with pytest.raises(KeyError):
