@@ -131,7 +131,7 @@ class JudgedExecute(CappedExecute):
         with self.setup_kernel():
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
-            judge = self._judge = Judge(self._transport)
+            judge = self._judge = Judge(self._transport, fatal=(DeadKernelError,))
             self._runner_ready, self._loop = False, None
             for index, cell in enumerate(self.nb.cells):
                 if not _is_test_cell(cell):

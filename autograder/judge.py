@@ -149,6 +149,7 @@ class Judge:
     and returns ``(reply text or None, what the student's code printed)``."""
 
     transport: object
+    fatal: tuple = ()  # exceptions of the transport that end the grading (the kernel is gone)
     handles: dict = field(default_factory=dict)
     callbacks: dict = field(default_factory=dict)  # number -> a function of the judge's
     printed: list = field(default_factory=list)
@@ -265,6 +266,8 @@ class Judge:
                     pass  # the cell will say what is missing, if it needs it
             exec(code, namespace)
             verdict = Verdict(True)
+        except self.fatal:
+            raise
         except CallTimeout as err:
             verdict = Verdict(False, f"CellTimeoutError: {err}")
         except NoAnswer as err:

@@ -132,3 +132,26 @@ def test_the_student_guides_example_message_is_what_a1_says():
     assert message.startswith("AssertionError: h has shape (2, 3), expected (2, 5):")
     guide = " ".join((ROOT / "book" / "guide_students.md").read_text().split())
     assert " ".join(message.split()) in guide
+
+
+# Hidden blocks that also redraw the fixed inputs of a locked cell the student ran, to compare
+# what the notebook computed from them with the reference; they draw fresh inputs as well.
+REDRAWS_FIXED_INPUTS = {("a3_gradients", "test_gradient_experiment")}
+
+
+@pytest.mark.parametrize("assignment", PRESENT)
+def test_hidden_tests_draw_their_inputs_fresh_in_every_grading_run(assignment):
+    """A fixed seed would let a student compute the expected values in advance."""
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    drawing = 0
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for block in blocks(cell.source, MARKERS[2], MARKERS[3]):
+            fixed = re.findall(r"np\.random\.default_rng\(", block)
+            fresh = re.findall(r"course_pkg\.checks\.fresh_rng\(\d+\)", block)
+            drawing += bool(fresh)
+            if (assignment, grade_id) in REDRAWS_FIXED_INPUTS:
+                assert fixed and fresh, grade_id
+            else:
+                assert not fixed, f"{grade_id}: a hidden test seeds its own generator"
+    assert drawing >= 3  # most hidden tests draw inputs

@@ -302,3 +302,16 @@ def test_fresh_inputs_depend_on_the_run_seed():
             fresh_rng(1.5)
     finally:
         course_pkg.checks.set_run_seed(0)
+
+
+def test_a_kernel_that_is_gone_ends_the_grading_instead_of_failing_one_cell():
+    class Gone(RuntimeError):
+        pass
+
+    def transport(text):
+        raise Gone("the kernel died")
+
+    judge, _ = loopback({})
+    judge.transport, judge.fatal = transport, (Gone,)
+    with pytest.raises(Gone):
+        judge.run("x = f(1)", {})
