@@ -28,8 +28,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         course = tmp / "course"
-        (course / "solutions").mkdir(parents=True)
-        shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "solutions" / ASSIGNMENT)
+        course.mkdir()
+        for folder in ("solutions", "assignments"):  # the grading edition is built from them
+            shutil.copytree(ROOT / folder, course / folder)
+        (course / "course_pkg").symlink_to(ROOT / "course_pkg")
         shutil.copy(ROOT / "nbgrader_config.py", course)
         sample = tmp / "sample"
         write_sample_class(
