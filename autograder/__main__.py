@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from .grade import course_limits, grade_class
-from .worker import Limits
+from .records import Limits
 
 
 def main(argv=None) -> int:
@@ -25,14 +26,14 @@ def main(argv=None) -> int:
         type=int,
         help="seconds per cell (default: Execute.timeout in nbgrader_config.py)",
     )
-    g.add_argument(
-        "--memory-mb", type=int, help=f"kernel memory limit (default {Limits.memory_mb})"
-    )
-    g.add_argument(
-        "--max-output-bytes",
-        type=int,
-        help=f"output one cell may print (default {Limits.max_output_bytes})",
-    )
+    for limit in fields(Limits)[1:]:  # the time per cell is the course's (above)
+        default = limit.default
+        g.add_argument(
+            "--" + limit.name.replace("_", "-"),
+            type=int,
+            default=default,
+            help=f"{limit.metadata['help']} (default {default})",
+        )
     g.add_argument("--no-sandbox", action="store_true", help="trusted submissions only")
     g.add_argument("--no-runs-clean", action="store_true", help="skip the nbval-lax run")
     g.add_argument("--no-gradebook", action="store_true", help="do not write gradebook.db")
@@ -92,6 +93,9 @@ def main(argv=None) -> int:
             timeout=args.timeout,
             memory_mb=args.memory_mb,
             max_output_bytes=args.max_output_bytes,
+            max_notebook_output_bytes=args.max_notebook_output_bytes,
+            processes=args.processes,
+            disk_mb=args.disk_mb,
         ),
         sandbox=not args.no_sandbox,
         check_runs_clean=not args.no_runs_clean,

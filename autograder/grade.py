@@ -6,7 +6,7 @@ kernel (:mod:`autograder.worker`), several at a time, then, in this process
 only, merges the scores into the course gradebook and writes
 
 - ``grades.csv``: one row per student in the roster and per submission
-  found, with a status (:data:`autograder.report.STATUSES`), the reason, the
+  found, with a status (:class:`autograder.records.Status`), the reason, the
   score per question, and whether the notebook runs top to bottom as
   submitted; ``results.jsonl``: each result as soon as it is graded;
 - ``feedback/<student>/<assignment>.html`` without the hidden tests' code;
@@ -41,8 +41,9 @@ from tqdm.auto import tqdm
 from . import report
 from .collect import Entry, collect, id_problem, read_roster
 from .edition import grading_edition
+from .records import Job, Limits, Result, Status
 from .stage import written_answer_ids
-from .worker import Job, Limits, Result, ensure_venv_bin_on_path, log_tail
+from .worker import ensure_venv_bin_on_path, log_tail
 
 
 def _course_config(course_root: Path):
@@ -129,13 +130,15 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            return Result(job.student, "timed out", f"grading took longer than {deadline:.0f} s")
+            return Result(
+                job.student, Status.TIMED_OUT, f"grading took longer than {deadline:.0f} s"
+            )
     result_path = job_dir / "result.json"
     if not result_path.exists():
         lines = [line for line in log_tail(log, 4000).splitlines() if line.strip()]
         last = lines[-1:] or ["no message"]
-        return Result(job.student, "crashed", f"the grader's worker failed: {last[0][:200]}")
-    return Result(**json.loads(result_path.read_text()))
+        return Result(job.student, Status.CRASHED, f"the grader's worker failed: {last[0][:200]}")
+    return Result.from_json(result_path.read_text())
 
 
 def _submission_time(entry: Entry | None):
@@ -189,7 +192,7 @@ def merge_into_gradebook(
         # nbgrader 0.9.6's own session handling warns while it creates a submission
         warnings.simplefilter("ignore", SAWarning)
         for r in results:
-            if r.status == "id refused":
+            if r.status == Status.ID_REFUSED:
                 continue  # its row in grades.csv says why; the gradebook cannot hold it
             gb.update_or_create_student(r.student)
             entry = entries.get(r.student)
@@ -244,7 +247,7 @@ def _graded_before(log: Path) -> dict[str, Result]:
     if log.is_file():
         for line in log.read_text().splitlines():
             try:
-                record = Result(**json.loads(line))
+                record = Result.from_json(line)
             except (ValueError, TypeError):
                 continue  # a line cut short when the previous run stopped
             previous[record.student] = record
@@ -296,14 +299,14 @@ def grade_class(
         entries = collect(submissions, assignment, source, work)
         found = {e.student for e in entries}
         missing = [s for s in read_roster(roster) if s not in found]
-        results = [Result(s, "notebook missing", "no submission found") for s in missing]
+        results = [Result(s, Status.NOTEBOOK_MISSING, "no submission found") for s in missing]
         todo = []
         for i, entry in enumerate(entries):
             if problem := id_problem(entry.student):
-                results.append(Result(entry.student, "id refused", problem))
+                results.append(Result(entry.student, Status.ID_REFUSED, problem))
                 continue
             if entry.notebook is None:
-                results.append(Result(entry.student, "notebook missing", entry.note))
+                results.append(Result(entry.student, Status.NOTEBOOK_MISSING, entry.note))
                 continue
             fingerprint = _fingerprint(entry.notebook)
             before = previous.get(entry.student)

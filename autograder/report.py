@@ -6,15 +6,7 @@ import csv
 import statistics
 from pathlib import Path
 
-STATUSES = (
-    "graded",
-    "timed out",
-    "crashed",
-    "out of memory",
-    "notebook missing",
-    "notebook unreadable",
-    "id refused",
-)
+from .records import Status
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,7 +68,7 @@ def write_csv(results, path: Path) -> None:
 def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
     """The plain-text report; ``by_hand`` holds the grade_ids of the answers graded by hand."""
     lines = [f"Assignment {assignment}: {len(results)} students"]
-    for status in STATUSES:
+    for status in Status:
         n = sum(r.status == status for r in results)
         if n:
             lines.append(f"  {status}: {n}")
@@ -105,7 +97,7 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         mean = statistics.mean(s for s, _ in pairs)
         full = sum(s == m for s, m in pairs) / len(pairs)
         lines.append(f"  {q}: {mean:.2f} / {best:g}, {100 * full:.0f}% full")
-    problems = [r for r in results if r.status != "graded" or r.reason]
+    problems = [r for r in results if r.status != Status.GRADED or r.reason]
     if problems:
         lines.append("Needs a look:")
         for r in problems:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 
+from .records import Status
+
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)  # the answer
 HIDDEN_BLOCK = re.compile(
@@ -100,17 +102,20 @@ def read_submission(path: Path):
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise Ungradable("notebook unreadable", f"cannot read {path.name}: {err.strerror}") from err
+        raise Ungradable(
+            Status.NOTEBOOK_UNREADABLE, f"cannot read {path.name}: {err.strerror}"
+        ) from err
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
-        raise Ungradable("notebook unreadable", f"{path.name} is not UTF-8 text") from err
+        raise Ungradable(Status.NOTEBOOK_UNREADABLE, f"{path.name} is not UTF-8 text") from err
     except json.JSONDecodeError as err:
         raise Ungradable(
-            "notebook unreadable", f"{path.name} is not valid JSON ({err.msg} at line {err.lineno})"
+            Status.NOTEBOOK_UNREADABLE,
+            f"{path.name} is not valid JSON ({err.msg} at line {err.lineno})",
         ) from err
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise Ungradable("notebook unreadable", f"{path.name} has no list of cells")
+        raise Ungradable(Status.NOTEBOOK_UNREADABLE, f"{path.name} has no list of cells")
     cells = []
     for cell in data["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):

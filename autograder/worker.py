@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
@@ -28,6 +28,7 @@ import nbformat
 from .cgroups import Cgroup
 from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
+from .records import Job, Result, Status
 from .sandbox import limit_resources, lock_workdir, prepare_workdir, sandbox_argv
 from .stage import (
     Ungradable,
@@ -38,63 +39,6 @@ from .stage import (
 )
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use. The time per cell is the course's own setting:
-    ``c.Execute.timeout`` in ``nbgrader_config.py`` (see :func:`autograder.grade.course_limits`)."""
-
-    timeout: int  # seconds per cell
-    memory_mb: int = 2048  # the kernel and every process it starts, together
-    max_output_bytes: int = 1_000_000  # output of one cell
-    max_notebook_output_bytes: int = 5_000_000  # output of all cells together
-    processes: int = 64  # processes and threads the kernel may run at once
-    disk_mb: int = 256  # what the kernel may write (its /tmp)
-
-    @property
-    def deadline(self) -> float:
-        """Seconds after which a whole submission's grading is stopped."""
-        return 20 * self.timeout + 120
-
-
-@dataclass
-class Job:
-    assignment: str
-    student: str
-    source: str  # the instructor's notebook (solutions + hidden tests)
-    submission: str  # the student's notebook file
-    gradebook_template: str  # a gradebook.db that knows the assignment
-    workdir: str  # private folder for this job
-    seed: int  # of the hidden tests' inputs: fresh for every run
-    package: str  # the student edition's course_pkg for this assignment (what the kernel imports)
-    limits: Limits
-    sandbox: bool = True
-    check_runs_clean: bool = True
-    course_id: str = "rnn-course"
-
-    @classmethod
-    def from_json(cls, text: str) -> Job:
-        data = json.loads(text)
-        return cls(**{**data, "limits": Limits(**data["limits"])})
-
-
-@dataclass
-class Result:
-    student: str
-    status: str  # one of autograder.report.STATUSES
-    reason: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    questions: dict = field(default_factory=dict)  # grade_id -> [score, max_score]
-    runs_clean: bool | None = None  # the submitted notebook runs top to bottom (nbval-lax)
-    runs_clean_detail: str = ""
-    feedback: str = ""  # path of the feedback HTML
-    autograded: str = ""  # path of the graded notebook as the student may see it (no hidden tests)
-    seconds: float = 0.0
-    note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
-    fingerprint: str = ""  # sha256 of the notebook graded (a resumed run skips it if unchanged)
-    seed: int | None = None  # the hidden tests' inputs came from this seed (to reproduce a run)
 
 
 def log_tail(path: Path, size: int) -> str:
@@ -193,14 +137,17 @@ def _failure_kind(notebook) -> tuple[str, str]:
             ename = out.get("ename", "")
             trace = ANSI.sub("", "\n".join(out.get("traceback", [])))
             if ename == "CellTimeoutError" or "CellTimeoutError" in trace:
-                return "timed out", f"a cell ran longer than the limit: {cell.source[:60]!r}"
+                return Status.TIMED_OUT, f"a cell ran longer than the limit: {cell.source[:60]!r}"
             if ename == "MemoryError":
-                return "out of memory", f"a cell exceeded the memory limit: {cell.source[:60]!r}"
+                return (
+                    Status.OUT_OF_MEMORY,
+                    f"a cell exceeded the memory limit: {cell.source[:60]!r}",
+                )
     for cell in notebook.cells:
         for out in cell.get("outputs", []):
             if "output truncated by the grader" in out.get("text", ""):
-                return "graded", "a cell's output exceeded the output cap and was cut"
-    return "graded", ""
+                return Status.GRADED, "a cell's output exceeded the output cap and was cut"
+    return Status.GRADED, ""
 
 
 # nbgrader's closing lines, which say nothing about the cause
@@ -308,7 +255,7 @@ def grade(job: Job) -> Result:
 
 def _out_of_memory(result: Result, job: Job, group) -> None:
     if group is not None and group.ran_out_of_memory():
-        result.status = "out of memory"
+        result.status = Status.OUT_OF_MEMORY
         result.reason = (
             f"the kernel and the processes it started used more than {job.limits.memory_mb} MB "
             "together, and one of them was stopped"
@@ -317,7 +264,7 @@ def _out_of_memory(result: Result, job: Job, group) -> None:
 
 def _grade(job: Job, group) -> Result:
     start = time.perf_counter()
-    result = Result(student=job.student, status="graded", seed=job.seed)
+    result = Result(student=job.student, status=Status.GRADED, seed=job.seed)
     work = Path(job.workdir)
     course = work / "course"
     kernel_dir = work / "kernel"
@@ -352,7 +299,7 @@ def _grade(job: Job, group) -> Result:
     autograded_path = course / "autograded" / job.student / job.assignment / notebook_name
     if not outcome["success"] or not autograded_path.exists():
         log = ANSI.sub("", outcome.get("log") or outcome.get("error") or "")
-        result.status = "crashed"
+        result.status = Status.CRASHED
         result.reason = _crash_reason(log)
         _out_of_memory(result, job, group)
         result.max_score = total_points(source)

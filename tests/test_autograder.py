@@ -25,9 +25,9 @@ import nbformat
 import pytest
 
 from autograder.grade import course_limits, grade_class
+from autograder.records import Limits
 from autograder.report import spreadsheet_safe
 from autograder.sample import CASES, write_sample_class
-from autograder.worker import Limits
 
 from nbgrader_util import ROOT, hidden_lines, readable_text
 
@@ -261,7 +261,7 @@ def test_a_crash_of_the_grader_loses_nothing_graded_and_a_rerun_resumes(graded, 
     script = (
         "from pathlib import Path\n"
         "from autograder.grade import grade_class\n"
-        "from autograder.worker import Limits\n"
+        "from autograder.records import Limits\n"
         f"grade_class({ASSIGNMENT!r}, course_root=Path({str(course)!r}),"
         f" submissions=Path({str(submissions)!r}), out=Path({str(out)!r}), jobs=1,"
         " limits=Limits(timeout=10), check_runs_clean=False, update_gradebook=False,"
@@ -322,3 +322,30 @@ def test_the_instructor_guide_lists_every_sample_student_with_its_outcome():
                 rows[name] = (cells[2], cells[3])
     for student, (status, score, _) in CASES.items():
         assert rows.get(student) == (status, str(score)), student
+
+
+def test_limits_statuses_and_results_are_declared_once():
+    from dataclasses import asdict, fields
+
+    from autograder.__main__ import main
+    from autograder.records import Result, Status
+
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    for limit in fields(Limits)[1:]:  # each option's default is the record's
+        assert limit.metadata["help"] and limit.default == getattr(Limits, limit.name)
+    row = Result("s1", "timed out", "a cell ran longer than the limit", 3.0, 30.0)
+    assert row.status is Status.TIMED_OUT
+    again = Result.from_json(json.dumps(asdict(row)))
+    assert again == row and again.status is Status.TIMED_OUT
+    with pytest.raises(ValueError, match="'finished' is not a valid Status"):
+        Result("s1", "finished")
+    assert [s.value for s in Status] == [
+        "graded",
+        "timed out",
+        "crashed",
+        "out of memory",
+        "notebook missing",
+        "notebook unreadable",
+        "id refused",
+    ]
