@@ -11,7 +11,7 @@ from .grade import course_limits, grade_class
 from .records import Limits
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="autograde every submission of one assignment")
@@ -55,7 +55,11 @@ def main(argv=None) -> int:
     s.add_argument("assignment")
     s.add_argument("dest", type=Path)
     s.add_argument("--course", type=Path, default=Path.cwd())
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     course = args.course.resolve()
     if args.command == "harden":
         from .feedback import harden_file

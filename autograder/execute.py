@@ -15,17 +15,22 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import queue
+import time
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from .judge import TRUNCATED, CallTimeout
+from .judge import TRUNCATED, CallTimeout, Judge, Verdict
+from .runner import CALLBACK, LOOP, STOP
 from .sandbox import lock_workdir
-from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, nbgrader_meta
+from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, is_test_cell, nbgrader_meta
 
 NOTEBOOK_CAPPED = "[output removed by the grader: the notebook printed more than {limit} bytes]"
 STOPPED_ANSWERING = "the kernel stopped answering after a cell timed out"
@@ -98,7 +103,6 @@ class CappedExecute(Execute):
             self.log.warning("could not interrupt the kernel: %s", err)
 
 
-STOP_ANSWER = "stop"  # what a runner prompt gets once the judge is done with it
 JUDGED_NOTE = "judged by the grader: {calls} calls into your code, all checks passed\n"
 JUDGE_LOG = "judged {label}: {calls} calls in {seconds:.2f} s, passed={passed}"
 
@@ -125,7 +129,6 @@ class JudgedExecute(CappedExecute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        from .judge import Judge, Verdict
 
         namespace = judge_namespace(nb, self.judge_seed)
         with self.setup_kernel():
@@ -134,7 +137,7 @@ class JudgedExecute(CappedExecute):
             judge = self._judge = Judge(self._transport, fatal=(DeadKernelError,))
             self._runner_ready, self._loop = False, None
             for index, cell in enumerate(self.nb.cells):
-                if not _is_test_cell(cell):
+                if not is_test_cell(cell):
                     self.preprocess_cell(cell, resources, index)
                     continue
                 visible = copy.deepcopy(cell)
@@ -197,8 +200,6 @@ class JudgedExecute(CappedExecute):
             run_sync(self._async_end_loop)()
 
     async def _async_end_loop(self) -> None:
-        from .runner import STOP
-
         self.kc.input(STOP)
         await self._next_prompt(until_idle=True, seconds=10.0)  # and its reply is taken
         self._loop = None
@@ -207,12 +208,6 @@ class JudgedExecute(CappedExecute):
         """Wait for the runner's next prompt (its reply to the last request; answering the
         student's code's callbacks meanwhile): (the reply, or None if the loop ended; what the
         student's code printed). ``until_idle``: wait for the loop's execution to end."""
-        import time
-
-        import zmq
-        import zmq.asyncio
-
-        from .runner import CALLBACK, LOOP
 
         iopub, stdin = self.kc.iopub_channel.socket, self.kc.stdin_channel.socket
         poller = zmq.asyncio.Poller()
@@ -242,7 +237,7 @@ class JudgedExecute(CappedExecute):
                     if prompt.startswith(CALLBACK):
                         self.kc.input(self._judge.answer_callback(prompt[len(CALLBACK) :]))
                     else:  # the student's own input(), or a prompt after STOP
-                        self.kc.input(STOP_ANSWER if prompt.startswith(LOOP) else "")
+                        self.kc.input(STOP if prompt.startswith(LOOP) else "")
             if iopub not in ready:
                 if not ready and not await self.km.is_alive():
                     raise DeadKernelError("the kernel died while the grader called it")
@@ -269,7 +264,6 @@ class JudgedExecute(CappedExecute):
 
     async def _async_execute_quietly(self, code: str):
         """Run ``code`` in the kernel outside the notebook (installing the runner)."""
-        import time
 
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + self.timeout
@@ -288,8 +282,6 @@ class JudgedExecute(CappedExecute):
     async def _message(self, receive):
         """The next message of a channel, or None for one that is not a valid message of the
         session (the kernel is the student's: it may send anything)."""
-        import queue
-
         try:
             return await receive(timeout=1)
         except (ValueError, KeyError, TypeError, queue.Empty) as err:
@@ -299,9 +291,6 @@ class JudgedExecute(CappedExecute):
     async def _take_shell_reply(self, msg_id: str, deadline: float) -> None:
         """Read the execute reply of a quiet execution off the shell channel: left there,
         thousands of them would fill its queue, and the kernel's next replies would be dropped."""
-        import queue
-        import time
-
         while True:
             try:
                 timeout = max(0.1, deadline - time.monotonic())
@@ -312,11 +301,6 @@ class JudgedExecute(CappedExecute):
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return
-
-
-def _is_test_cell(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def verdict_outputs(verdict) -> list:

@@ -31,7 +31,8 @@ import numpy as np
 from .wire import WireError, decode, encode, pack, unpack
 
 MAX_PRINTED = 20_000  # characters of the student's output kept per test cell
-TRUNCATED = "[output truncated by the grader: this cell printed more than {limit} bytes]"
+CUT = "[output truncated by the grader"  # starts the note on an output the grader cut
+TRUNCATED = CUT + ": this cell printed more than {limit} bytes]"
 
 
 class NoAnswer(RuntimeError):
@@ -178,16 +179,13 @@ class Judge:
         return self.handles[number]
 
     def ask(self, meta: dict, arrays: list | None = None):
-        value, _ = self._request(meta, arrays or [])
-        return value
-
-    def _request(self, meta: dict, arrays: list):
+        """Send one request; the answer's value (its handles as :class:`Handle`)."""
         self.calls += 1
-        reply, printed = self.transport(pack(meta, arrays))
+        reply, printed = self.transport(pack(meta, arrays or []))
         if printed:
             self.printed.append(printed)
         if reply is None:
-            if TRUNCATED.split(":")[0] in printed:
+            if CUT in printed:
                 raise NoAnswer("your code printed more than a cell may, and was stopped")
             raise NoAnswer("the student's kernel did not answer the grader")
         try:
@@ -206,7 +204,7 @@ class Judge:
             raise NoAnswer(
                 f"the student's kernel answered with something unreadable: {err}"
             ) from None
-        return value, names
+        return value
 
     def answer_callback(self, text: str) -> str:
         """Run the judge's function a callback stands for, with the student's code's arguments

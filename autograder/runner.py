@@ -1,9 +1,10 @@
 """The judge's runner: the small server that runs inside a student's kernel.
 
 Its source (with :mod:`autograder.wire`) is sent into the kernel once the
-student's notebook has run there. Each request of the judge is one execution
-of ``__course_judge__.serve(MESSAGE)``; the runner answers with a display
-output of type :data:`MIME` holding its reply. A request asks for a global of
+student's notebook has run there. For each test cell the judge runs
+``__course_judge__.serve_loop()``, which reads every request as the answer to
+an ``input()`` prompt and sends its reply in the next prompt (see
+:class:`autograder.execute.JudgedExecute`). A request asks for a global of
 the notebook, an attribute, an item, the items of an iterable, or a call. The
 runner keeps the objects that must stay in the kernel and sends a handle for
 each; a call's arguments that the student's code changed in place are sent
@@ -20,7 +21,6 @@ try:  # in the kernel, wire.py's source runs just before this one
 except ImportError:
     pass
 
-MIME = "application/x-course-judge"
 CALLBACK = "course-judge-callback:"  # starts the prompt of an input request that is a callback
 LOOP = "course-judge-loop:"  # starts the serve loop's prompts: its reply to the last request
 STOP = "stop"  # the request that ends the serve loop
@@ -175,19 +175,12 @@ class Runner:
             request = ask(LOOP + reply)
             if request == STOP:
                 return
-            try:
-                meta, arrays = self.answer(request)
-                reply = pack(meta, arrays)
-            except BaseException as err:  # also an interruption: the loop goes on
-                reply = pack({"raised": [type(err).__name__, str(err)[:4000]]}, [])
+            reply = self.respond(request)
 
-    def serve(self, text):
-        from IPython.display import publish_display_data
-
+    def respond(self, request: str) -> str:
+        """The reply to one request, as a message: the answer, or what the code raised."""
         try:
-            meta, arrays = self.answer(text)
-            reply = pack(meta, arrays)
-        except BaseException as err:  # the student's code raised: say so, as data
-            message = str(err)[:4000]
-            reply = pack({"raised": [type(err).__name__, message]}, [])
-        publish_display_data({MIME: reply})
+            meta, arrays = self.answer(request)
+            return pack(meta, arrays)
+        except BaseException as err:  # also an interruption: the loop goes on
+            return pack({"raised": [type(err).__name__, str(err)[:4000]]}, [])

@@ -187,8 +187,8 @@ def make_cases(source_path: Path) -> dict:
         cell.source = "\n".join(lines)
     cases["reexport"] = reexport
 
-    patch = copy.deepcopy(release)
-    _answer_cells(patch)[0].source = (
+    patch = _with_first_answer(
+        release,
         "import builtins, numpy as np, course_pkg.checks\n"
         "np.allclose = lambda *a, **k: True\n"
         "np.array_equal = lambda *a, **k: True\n"
@@ -196,13 +196,14 @@ def make_cases(source_path: Path) -> dict:
         "course_pkg.checks.check_own_implementation = lambda fn, name, mods, *a, **k: fn(*a, **k)\n"
         "builtins.abs = lambda x: 0\n"
         "get_ipython().showtraceback = lambda *a, **k: None\n"
-        "def sigmoid(z):\n    return z\n"
+        "def sigmoid(z):\n    return z\n",
+        replace=True,
     )
     cases["monkeypatch"] = patch
 
-    attack = copy.deepcopy(solution)
-    _answer_cells(attack)[0].source += (
-        "\nimport glob, os, sqlite3\n"
+    attack = _with_first_answer(
+        solution,
+        "import glob, os, sqlite3\n"
         f"for path in [p for pattern in {ATTACK_PATHS!r} for p in glob.glob(pattern)]:\n"
         "    try:\n"
         "        db = sqlite3.connect(path)\n"
@@ -213,12 +214,12 @@ def make_cases(source_path: Path) -> dict:
         "    try:\n"
         "        open(path, 'w').write('owned')\n"
         "    except Exception:\n"
-        "        pass\n"
+        "        pass\n",
     )
     cases["gradebook_attack"] = attack
 
-    thief = copy.deepcopy(release)
-    _answer_cells(thief)[0].source = (
+    thief = _with_first_answer(
+        release,
         "import glob\n"
         "stolen = []\n"
         f"for pattern in {STEAL_PATTERNS!r}:\n"
@@ -228,7 +229,8 @@ def make_cases(source_path: Path) -> dict:
         "        except Exception:\n"
         "            pass\n"
         "print('stolen:', len(stolen), 'files')\n"
-        "print('\\n'.join(stolen)[:5000])\n"
+        "print('\\n'.join(stolen)[:5000])\n",
+        replace=True,
     )
     cases["solution_thief"] = thief
 
@@ -317,10 +319,23 @@ def make_cases(source_path: Path) -> dict:
     return text
 
 
-def _with_first_answer(nb, code: str):
-    """``nb`` with ``code`` added to its first answer cell."""
+def _with_first_answer(nb, code: str, replace: bool = False):
+    """A copy of ``nb`` whose first answer cell is ``code``, or has it added."""
     nb = copy.deepcopy(nb)
-    _answer_cells(nb)[0].source += "\n" + code
+    first = _answer_cells(nb)[0]
+    first.source = code if replace else first.source + "\n" + code
+    return nb
+
+
+def _with_answers(nb, body):
+    """A copy of ``nb`` whose answer cells define their functions with ``body(name, params)``
+    (the indented lines of each)."""
+    nb = copy.deepcopy(nb)
+    for cell in _answer_cells(nb):
+        found = re.findall(r"^def (\w+)\((.*?)\):", cell.source, flags=re.M)
+        cell.source = "\n\n".join(
+            f"def {name}({params}):\n{body(name, params)}" for name, params in found
+        )
     return nb
 
 
@@ -399,8 +414,8 @@ def _in_kernel_attacks(cases: dict, release, solution) -> None:
         "        time.sleep(0.05)\n"
         "threading.Thread(target=keep_rewriting, daemon=True).start()\n",
     )
-    code_swap = copy.deepcopy(release)
-    _answer_cells(code_swap)[0].source = (
+    code_swap = _with_first_answer(
+        release,
         "import course_pkg.activations, course_pkg.checks, course_pkg.rnn\n"
         "def noop(*args, **kwargs):\n"
         "    return None\n"
@@ -416,10 +431,10 @@ def _in_kernel_attacks(cases: dict, release, solution) -> None:
         "    except Exception:\n"
         "        pass\n"
         "sigmoid = sigmoid_grad = tanh = tanh_grad = relu = relu_grad = zeros\n"
-        "softmax = zeros\n"
+        "softmax = zeros\n",
+        replace=True,
     )
     cases["code_swap"] = code_swap
-    liar = copy.deepcopy(release)
     liar_code = (
         "class Agreeable(np.ndarray):\n"
         "    def __eq__(self, other):\n"
@@ -433,39 +448,32 @@ def _in_kernel_attacks(cases: dict, release, solution) -> None:
         "    dtype = getattr(shape_like, 'dtype', dtype)\n"
         "    return np.zeros(np.shape(shape_like), dtype=dtype).view(Agreeable)\n"
     )
-    for cell in _answer_cells(liar):
-        lines = []
-        for name, params in re.findall(r"^def (\w+)\((.*?)\):", cell.source, flags=re.M):
-            first = params.split(",")[0].strip()
-            lines.append(f"def {name}({params}):\n    return liar({first})\n")
-        cell.source = "\n\n".join(lines)
+    liar = _with_answers(release, lambda name, params: f"    return liar({params.split(',')[0]})\n")
     _answer_cells(liar)[0].source = liar_code + "\n\n" + _answer_cells(liar)[0].source
     cases["lying_ndarray"] = liar
-    threaded = copy.deepcopy(release)
-    for cell in _answer_cells(threaded):
-        lines = []
-        for name, params in re.findall(r"^def (\w+)\((.*?)\):", cell.source, flags=re.M):
-            call = ", ".join(p.split("=")[0].strip() for p in params.split(",") if p.strip())
-            lines.append(
-                f"def {name}({params}):\n"
-                "    import threading\n"
-                "    import course_pkg.activations, course_pkg.rnn, course_pkg.scalar_rnn\n"
-                "    found = {}\n"
-                "    def work():\n"
-                "        modules = course_pkg.activations, course_pkg.rnn, course_pkg.scalar_rnn\n"
-                "        for module in modules:\n"
-                f"            if hasattr(module, {name!r}):\n"
-                f"                found['value'] = getattr(module, {name!r})({call})\n"
-                "    thread = threading.Thread(target=work)\n"
-                "    thread.start()\n"
-                "    thread.join()\n"
-                "    return found.get('value')\n"
-            )
-        cell.source = "\n\n".join(lines)
+
+    def through_a_thread(name, params):
+        call = ", ".join(p.split("=")[0].strip() for p in params.split(",") if p.strip())
+        return (
+            "    import threading\n"
+            "    import course_pkg.activations, course_pkg.rnn, course_pkg.scalar_rnn\n"
+            "    found = {}\n"
+            "    def work():\n"
+            "        modules = course_pkg.activations, course_pkg.rnn, course_pkg.scalar_rnn\n"
+            "        for module in modules:\n"
+            f"            if hasattr(module, {name!r}):\n"
+            f"                found['value'] = getattr(module, {name!r})({call})\n"
+            "    thread = threading.Thread(target=work)\n"
+            "    thread.start()\n"
+            "    thread.join()\n"
+            "    return found.get('value')\n"
+        )
+
+    threaded = _with_answers(release, through_a_thread)
     cases["threaded_reference"] = threaded
-    spy = copy.deepcopy(solution)
-    _answer_cells(spy)[0].source += (
-        "\nimport inspect, sys\n"
+    spy = _with_first_answer(
+        solution,
+        "import inspect, sys\n"
         "def spy():\n"
         "    frame = sys._getframe(1)\n"
         "    while frame is not None:\n"
@@ -480,11 +488,11 @@ def _in_kernel_attacks(cases: dict, release, solution) -> None:
         "_original_sigmoid = sigmoid\n"
         "def sigmoid(z):\n"
         "    spy()\n"
-        "    return _original_sigmoid(z)\n"
+        "    return _original_sigmoid(z)\n",
     )
     cases["exfiltration"] = spy
-    first = copy.deepcopy(release)
-    _answer_cells(first)[0].source = (
+    first = _with_first_answer(
+        release,
         "from IPython.display import display\n"
         "class Score:\n"
         "    def _repr_pretty_(self, p, cycle):\n"
@@ -493,7 +501,8 @@ def _in_kernel_attacks(cases: dict, release, solution) -> None:
         "    get_ipython().display_pub.publish({'text/plain': '30'})\n"
         "    get_ipython().displayhook(Score())\n"
         "    raise AssertionError('wrong')\n"
-        "sigmoid = sigmoid_grad = tanh = tanh_grad = relu = relu_grad = softmax = scored\n"
+        "sigmoid = sigmoid_grad = tanh = tanh_grad = relu = relu_grad = softmax = scored\n",
+        replace=True,
     )
     cases["first_output"] = first
 

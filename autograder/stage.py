@@ -87,6 +87,12 @@ def _graded_ids(source, cell_type: str) -> list[str]:
     ]
 
 
+def is_test_cell(cell) -> bool:
+    """An autograded test cell: code with points that is not an answer."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
 def autograded_cell_ids(source) -> list[str]:
     """The grade_ids of the autograded test cells (code cells with points)."""
     return _graded_ids(source, "code")

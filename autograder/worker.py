@@ -28,6 +28,7 @@ import nbformat
 from .cgroups import Cgroup
 from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
+from .judge import CUT
 from .records import Job, Result, Status
 from .sandbox import limit_resources, lock_workdir, prepare_workdir, sandbox_argv
 from .stage import (
@@ -145,7 +146,7 @@ def _failure_kind(notebook) -> tuple[str, str]:
                 )
     for cell in notebook.cells:
         for out in cell.get("outputs", []):
-            if "output truncated by the grader" in out.get("text", ""):
+            if CUT in out.get("text", ""):
                 return Status.GRADED, "a cell's output exceeded the output cap and was cut"
     return Status.GRADED, ""
 

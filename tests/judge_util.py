@@ -12,17 +12,14 @@ from __future__ import annotations
 import contextlib
 import io
 
-from autograder import wire
 from autograder.judge import Judge
-from autograder.runner import MIME, Runner
+from autograder.runner import CALLBACK, Runner
 
 
 def loopback(namespace: dict) -> tuple[Judge, Runner]:
     judge = None
 
     def ask(prompt: str) -> str:
-        from autograder.runner import CALLBACK
-
         assert prompt.startswith(CALLBACK)
         return judge.answer_callback(prompt[len(CALLBACK) :])
 
@@ -30,19 +27,9 @@ def loopback(namespace: dict) -> tuple[Judge, Runner]:
 
     def transport(text: str):
         printed = io.StringIO()
-        published = {}
-
-        def publish(data):
-            published.update(data)
-
         with contextlib.redirect_stdout(printed):
-            try:
-                meta, arrays = runner.answer(text)
-                reply = wire.pack(meta, arrays)
-            except BaseException as err:  # as Runner.serve does
-                reply = wire.pack({"raised": [type(err).__name__, str(err)[:4000]]}, [])
-        publish({MIME: reply})
-        return published[MIME], printed.getvalue()
+            reply = runner.respond(text)
+        return reply, printed.getvalue()
 
     judge = Judge(transport)
     return judge, runner
@@ -55,7 +42,13 @@ def judge_notebook(path, seed: int = 12345, only=()) -> dict:
     import nbformat
 
     from autograder.execute import judge_namespace
-    from autograder.stage import HIDDEN_BLOCK, HIDDEN_MARKERS, SOLUTION_MARKERS, nbgrader_meta
+    from autograder.stage import (
+        HIDDEN_BLOCK,
+        HIDDEN_MARKERS,
+        SOLUTION_MARKERS,
+        is_test_cell,
+        nbgrader_meta,
+    )
 
     nb = nbformat.read(path, as_version=4)
     student: dict = {"__name__": "__main__"}
@@ -73,11 +66,7 @@ def judge_notebook(path, seed: int = 12345, only=()) -> dict:
             except Exception:
                 if not meta.get("grade"):
                     raise
-        if (
-            meta.get("grade")
-            and not meta.get("solution")
-            and (not only or meta["grade_id"] in only)
-        ):
+        if is_test_cell(cell) and (not only or meta["grade_id"] in only):
             source = HIDDEN_MARKERS.sub("", cell.source)
             verdicts[meta["grade_id"]] = judge.run(source, setup, meta["grade_id"])
     return verdicts
