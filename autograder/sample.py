@@ -269,10 +269,10 @@ def make_cases(source_path: Path) -> dict:
         "            children.append(pid)\n"
         "    except OSError:\n"
         "        pass\n"
-        "    print('started', len(children), 'processes')\n"
         "    for pid in children:  # (left running, they would starve only this kernel)\n"
         "        os.kill(pid, signal.SIGKILL)\n"
         "        os.waitpid(pid, 0)\n"
+        "    print('started', len(children), 'processes')  # now that the kernel may send it\n"
         "    return len(children)\n",
     )
     cases["memory_children"] = _break_victim(
