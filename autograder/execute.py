@@ -233,6 +233,7 @@ class JudgedExecute(CappedExecute):
                             return None, "".join(printed)
                         if interrupted:
                             raise CallTimeout(f"your code ran longer than {self.timeout} s")
+                        printed += await self._printed_so_far(iopub)  # sent before the prompt
                         return prompt[len(LOOP) :], "".join(printed)
                     if prompt.startswith(CALLBACK):
                         self.kc.input(self._judge.answer_callback(prompt[len(CALLBACK) :]))
@@ -261,6 +262,16 @@ class JudgedExecute(CappedExecute):
                     printed.append("\n" + TRUNCATED.format(limit=self.max_output_bytes))
                     interrupted = truncated = True
                     deadline = time.monotonic() + 10.0
+
+    async def _printed_so_far(self, iopub) -> list[str]:
+        """The serve loop's stream output already waiting on the iopub channel."""
+        printed = []
+        while await iopub.poll(0):
+            msg = await self._message(self.kc.get_iopub_msg)
+            if msg is not None and msg.get("parent_header", {}).get("msg_id") == self._loop:
+                if msg["msg_type"] == "stream":
+                    printed.append(str(msg["content"].get("text", "")))
+        return printed
 
     async def _async_execute_quietly(self, code: str):
         """Run ``code`` in the kernel outside the notebook (installing the runner)."""

@@ -168,9 +168,12 @@ class Runner:
         """Serve the judge's requests until it says stop: each request is what ``input()``
         returns, each reply goes out in the next prompt (the first prompt carries none)."""
         import builtins
+        import sys
 
         reply = ""
         while True:
+            for stream in (sys.stdout, sys.stderr):  # what the code printed goes out first
+                stream.flush()
             ask = self.ask or builtins.input
             request = ask(LOOP + reply)
             if request == STOP:
