@@ -52,14 +52,31 @@ YOURS_TABLE = "WITHHELD: dict = {}  # filled in by make student-edition"  # in F
 # Public functions that compute what a graded function computes: withheld with it. While
 # withheld, a companion raises NotImplementedError, except those in SAME_AS_OWNER, which take
 # the same arguments as their owner and run the student's version of it.
-SAME_AS_OWNER = {"course_pkg.activations.sigmoid_unchecked"}
+# The fused kernels (course_pkg._fused) are the sequence functions made fast: each is withheld
+# with the readable function it computes, and those with its arguments run the student's.
+SAME_AS_OWNER = {
+    "course_pkg.activations.sigmoid_unchecked",
+    "course_pkg._fused.rnn.rnn_forward",
+    "course_pkg._fused.rnn.rnn_backward",
+    "course_pkg._fused.lstm.lstm_forward",
+    "course_pkg._fused.lstm.lstm_backward",
+    "course_pkg._fused.gru.gru_forward",
+    "course_pkg._fused.gru.gru_backward",
+}
 COMPANIONS = {
     "course_pkg.activations.sigmoid_unchecked": "course_pkg.activations.sigmoid",
     "course_pkg.sequences.run_recurrence": "course_pkg.rnn.rnn_forward",
     "course_pkg.gradient_flow.bptt_terms": "course_pkg.rnn.rnn_backward",
     "course_pkg.optim.global_norm": "course_pkg.optim.clip_grad_norm",
-    "course_pkg.lstm.lstm_backward_full": "course_pkg.lstm.lstm_backward",
+    "course_pkg.lstm.lstm_backward_with_cell_state": "course_pkg.lstm.lstm_backward",
     "course_pkg.bidirectional.reversal_order": "course_pkg.bidirectional.bidirectional_forward",
+    "course_pkg._fused.rnn.rnn_forward": "course_pkg.rnn.rnn_forward",
+    "course_pkg._fused.rnn.rnn_backward": "course_pkg.rnn.rnn_backward",
+    "course_pkg._fused.lstm.lstm_forward": "course_pkg.lstm.lstm_forward",
+    "course_pkg._fused.lstm.lstm_backward": "course_pkg.lstm.lstm_backward",
+    "course_pkg._fused.lstm.lstm_backward_with_cell_state": "course_pkg.lstm.lstm_backward",
+    "course_pkg._fused.gru.gru_forward": "course_pkg.gru.gru_forward",
+    "course_pkg._fused.gru.gru_backward": "course_pkg.gru.gru_backward",
 }
 
 # What a student's edition never holds (names of files or folders anywhere in it).
@@ -131,6 +148,8 @@ def _package_definitions() -> dict[str, list[str]]:
 
     found: dict[str, list[str]] = {}
     for info in pkgutil.walk_packages(course_pkg.__path__, "course_pkg."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:-1]):
+            continue  # a private package (_fused) repeats public names; it is no answer's home
         module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
             if getattr(obj, "__module__", None) == module.__name__ and callable(obj):

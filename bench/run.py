@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from course_pkg.gru import gru_backward, gru_forward
-from course_pkg.lstm import lstm_backward, lstm_forward
-from course_pkg.rnn import rnn_backward, rnn_forward
+# the fused kernels: what the models run (the readable reference loops over the step functions)
+from course_pkg._fused.gru import gru_backward, gru_forward
+from course_pkg._fused.lstm import lstm_backward, lstm_forward
+from course_pkg._fused.rnn import rnn_backward, rnn_forward
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import textbook

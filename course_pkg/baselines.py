@@ -26,17 +26,9 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_lengths, check_shape
+from ._validate import as_float_array, as_index_array, check_int, check_lengths, check_shape
 from .layers import dense_backward, dense_forward
 from .losses import binary_cross_entropy_with_logits
-
-
-def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_nonnegative(name: str, value) -> float:
@@ -74,7 +66,7 @@ def bag_of_words(ids, vocab_size: int, lengths=None) -> np.ndarray:
     >>> bag_of_words(np.array([[1, 2, 1, 0]]), 3, lengths=np.array([3])).tolist()
     [[0.0, 2.0, 1.0]]
     """
-    vocab_size = _check_positive_int("vocab_size", vocab_size)
+    vocab_size = check_int("vocab_size", vocab_size, 1)
     ids = as_index_array("ids", ids, ndim=2, upper=vocab_size)
     N, T = ids.shape
     lengths = np.full(N, T) if lengths is None else check_lengths(lengths, N, T)
@@ -114,7 +106,7 @@ class BagOfWordsClassifier:
     """
 
     def __init__(self, vocab_size: int, *, weight_decay: float = 0.0):
-        self.vocab_size = _check_positive_int("vocab_size", vocab_size)
+        self.vocab_size = check_int("vocab_size", vocab_size, 1)
         self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
         self.params = {"V": np.zeros((self.vocab_size, 1)), "c": np.zeros(1)}
 
@@ -187,8 +179,8 @@ class NgramCharModel:
     MAX_ENTRIES = 50_000_000
 
     def __init__(self, vocab_size: int, order: int = 2, *, alpha: float = 0.1):
-        self.vocab_size = _check_positive_int("vocab_size", vocab_size)
-        self.order = _check_positive_int("order", order)
+        self.vocab_size = check_int("vocab_size", vocab_size, 1)
+        self.order = check_int("order", order, 1)
         alpha = _check_nonnegative("alpha", alpha)
         if alpha == 0:
             raise ValueError("alpha must be > 0, got 0.0: unseen n-grams would get probability 0")
@@ -256,8 +248,8 @@ class MajorityTagger:
     """
 
     def __init__(self, vocab_size: int, n_tags: int):
-        self.vocab_size = _check_positive_int("vocab_size", vocab_size)
-        self.n_tags = _check_positive_int("n_tags", n_tags)
+        self.vocab_size = check_int("vocab_size", vocab_size, 1)
+        self.n_tags = check_int("n_tags", n_tags, 1)
         self.table = None
 
     def fit(self, ids, tags, lengths=None) -> MajorityTagger:
@@ -315,7 +307,7 @@ def persistence_forecast(x, horizon: int = 1) -> np.ndarray:
     [[5.0, 5.0]]
     """
     x = _windows(x)
-    horizon = _check_positive_int("horizon", horizon)
+    horizon = check_int("horizon", horizon, 1)
     return np.repeat(x[:, -1:], horizon, axis=1)
 
 

@@ -94,7 +94,7 @@ def bidirectional_forward(x, params_fwd, params_bwd, cell="rnn", lengths=None, m
             got = sorted(p) if isinstance(p, dict) else type(p).__name__
             raise ValueError(f"{name} must be a dict with keys {list(cell.param_names)}, got {got}")
     lengths = np.full(N, T) if lengths is None else check_lengths(lengths, N, T)
-    H = params_fwd[cell.param_names[1]].shape[0]  # W / Wh is (H, gates * H)
+    H = cell.hidden_size(params_fwd)
     mask = (np.arange(T)[None, :] < lengths[:, None]).astype(x.dtype)[:, :, None]
     order = reversal_order(lengths, T)
 

@@ -2,7 +2,8 @@ r"""Diagrams of the inside of one recurrent cell (vanilla, LSTM, GRU), drawn wit
 
 Used by "LSTM" (``book/07_lstm``) and "GRU" (``book/08_gru``). Network-level
 pictures (unrolled networks, bidirectional layers) are in
-:mod:`course_pkg.diagrams`; this module uses the same visual language
+:mod:`course_pkg.diagrams`; this module draws with the same primitives
+(:mod:`course_pkg._drawing`), so in the same visual language
 (:data:`course_pkg.diagrams.COLORS`): inputs light blue, states light orange,
 gates light purple; element-wise operations are white circles; black arrows;
 10 pt text.
@@ -22,96 +23,47 @@ below.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from matplotlib.axes import Axes
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch
 from matplotlib.path import Path
 
-from .diagrams import COLORS, FONTSIZE
+from ._drawing import FONTSIZE, PLAIN, Node, arrow, box, check_ax, circle, finish, text
 
 CELL_EDGE = "#666666"  # outline of the cell's boundary (a frame, not a node)
 TIMES, PLUS, ONE_MINUS = r"$\times$", "$+$", "$1-$"  # labels of the element-wise operations
 
-
-class _Node(NamedTuple):
-    """A drawn node: its centre and its half-width and half-height."""
-
-    x: float
-    y: float
-    hw: float
-    hh: float
-
-    def top(self):
-        return (self.x, self.y + self.hh)
-
-    def bottom(self):
-        return (self.x, self.y - self.hh)
-
-    def left(self):
-        return (self.x - self.hw, self.y)
-
-    def right(self):
-        return (self.x + self.hw, self.y)
+# Layers, bottom to top: the cell's frame (1), wires (2), nodes (3), their labels (4), so that a
+# wire ends under the node it enters.
+_FRAME_Z, _WIRE_Z, _NODE_Z = 1, 2, 3
 
 
-def _check_ax(ax) -> Axes:
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
+def _box(ax, x, y, label, kind, w=0.9, h=0.55) -> Node:
+    """A node box at the cell diagrams' default size, 0.9 by 0.55, above the wires."""
+    return box(ax, x, y, label, kind, w, h, zorder=_NODE_Z)
 
 
-def _box(ax, x, y, label, kind, w=0.9, h=0.55) -> _Node:
-    """A rounded box of colour ``COLORS[kind]`` (or white for "plain") with a label."""
-    face = "white" if kind == "plain" else COLORS[kind]
-    ax.add_patch(
-        FancyBboxPatch(
-            (x - w / 2, y - h / 2),
-            w,
-            h,
-            boxstyle="round,pad=0,rounding_size=0.08",
-            facecolor=face,
-            edgecolor="black",
-            linewidth=1.0,
-            zorder=3,
-        )
-    )
-    ax.text(x, y, label, ha="center", va="center", fontsize=FONTSIZE, zorder=4)
-    return _Node(x, y, w / 2, h / 2)
-
-
-def _op(ax, x, y, symbol, r=0.22) -> _Node:
+def _op(ax, x, y, symbol, r=0.22) -> Node:
     """A white circle holding an element-wise operation (product, sum, tanh, ``1 - z``)."""
-    ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor="black", linewidth=1.0, zorder=3))
+    node = circle(ax, x, y, r, "white", zorder=_NODE_Z)
     size = FONTSIZE - 2 if symbol == "tanh" else FONTSIZE
-    ax.text(x, y, symbol, ha="center", va="center", fontsize=size, zorder=4)
-    return _Node(x, y, r, r)
+    text(ax, x, y, symbol, fontsize=size, zorder=_NODE_Z + 1)
+    return node
 
 
-def _wire(ax, *points, arrow=True):
-    """A black polyline through ``points``; an arrow head at the last point if ``arrow``."""
+def _wire(ax, *points, head=True):
+    """A black polyline through ``points``; an arrow head at the last point if ``head``."""
     codes = [Path.MOVETO] + [Path.LINETO] * (len(points) - 1)
-    ax.add_patch(
-        FancyArrowPatch(
-            path=Path(points, codes),
-            arrowstyle="-|>" if arrow else "-",
-            mutation_scale=10,
-            color="black",
-            linewidth=1.0,
-            shrinkA=0,
-            shrinkB=0,
-            zorder=2,
-        )
-    )
+    arrow(ax, path=Path(points, codes), style="-|>" if head else "-", zorder=_WIRE_Z)
 
 
 def _dot(ax, x, y):
     """A junction: one wire splits into two."""
-    ax.add_patch(Circle((x, y), 0.05, facecolor="black", edgecolor="black", zorder=3))
+    circle(ax, x, y, 0.05, "black", zorder=_NODE_Z)
 
 
-def _label(ax, x, y, text, ha="center", va="center"):
-    ax.text(x, y, text, ha=ha, va=va, fontsize=FONTSIZE, zorder=4)
+def _label(ax, x, y, s, ha="center", va="center"):
+    """A label beside a node or wire, above the wires."""
+    text(ax, x, y, s, ha=ha, va=va, zorder=_NODE_Z + 1)
 
 
 def _frame(ax, x0, y0, x1, y1, title):
@@ -126,18 +78,10 @@ def _frame(ax, x0, y0, x1, y1, title):
             edgecolor=CELL_EDGE,
             linewidth=1.2,
             linestyle="--",
-            zorder=1,
+            zorder=_FRAME_Z,
         )
     )
-    ax.text(x0 + 0.15, y1 - 0.15, title, ha="left", va="top", fontsize=FONTSIZE, weight="bold")
-
-
-def _finish(ax, xmin, xmax, ymin, ymax) -> Axes:
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    return ax
+    text(ax, x0 + 0.15, y1 - 0.15, title, ha="left", va="top", weight="bold")
 
 
 def draw_rnn_cell(ax) -> Axes:
@@ -161,14 +105,14 @@ def draw_rnn_cell(ax) -> Axes:
     TypeError
         ``ax`` not an Axes.
     """
-    _check_ax(ax)
+    check_ax(ax)
     _frame(ax, 1.0, 0.2, 6.6, 3.4, "RNN cell")
     h_prev = _box(ax, 0.0, 1.0, "$h_{t-1}$", "hidden")
     x = _box(ax, 2.4, -0.7, "$x_t$", "input", w=0.7)
     layer = _box(ax, 3.8, 2.2, r"$\tanh(x_t U + h_{t-1} W + b)$", "hidden", w=3.6, h=0.6)
     h_new = _box(ax, 7.6, 1.0, "$h_t$", "hidden", w=0.7)
     h_up = _box(ax, 6.0, 4.4, "$h_t$", "hidden", w=0.7)
-    _wire(ax, h_prev.right(), (2.4, 1.0), arrow=False)
+    _wire(ax, h_prev.right(), (2.4, 1.0), head=False)
     _wire(ax, x.top(), (2.4, layer.y - layer.hh))
     _dot(ax, 2.4, 1.0)
     _label(ax, 1.3, 1.1, "$W$", ha="left", va="bottom")
@@ -176,7 +120,7 @@ def draw_rnn_cell(ax) -> Axes:
     _wire(ax, layer.right(), (6.0, 2.2), (6.0, 1.0), h_new.left())
     _dot(ax, 6.0, 2.2)
     _wire(ax, (6.0, 2.2), h_up.bottom())
-    return _finish(ax, -0.6, 8.2, -1.2, 4.9)
+    return finish(ax, -0.6, 8.2, -1.2, 4.9)
 
 
 def draw_lstm_cell(ax) -> Axes:
@@ -208,7 +152,7 @@ def draw_lstm_cell(ax) -> Axes:
     TypeError
         ``ax`` not an Axes.
     """
-    _check_ax(ax)
+    check_ax(ax)
     y_c, y_gate, y_bus = 4.2, 2.0, 0.8
     _frame(ax, 1.0, 0.2, 9.6, 5.0, "LSTM cell")
     c_prev = _box(ax, 0.0, y_c, "$c_{t-1}$", "hidden")
@@ -219,9 +163,9 @@ def draw_lstm_cell(ax) -> Axes:
     h_up = _box(ax, 8.6, 6.0, "$h_t$", "hidden", w=0.7)
 
     # the input bus: [h_{t-1}, x_t] reaches every gate
-    _wire(ax, h_prev.right(), (1.8, y_bus), arrow=False)
-    _wire(ax, x.top(), (1.8, y_bus), arrow=False)
-    _wire(ax, (1.8, y_bus), (6.5, y_bus), arrow=False)
+    _wire(ax, h_prev.right(), (1.8, y_bus), head=False)
+    _wire(ax, x.top(), (1.8, y_bus), head=False)
+    _wire(ax, (1.8, y_bus), (6.5, y_bus), head=False)
     _dot(ax, 1.8, y_bus)
     gates = {}
     for name, gx, kind, fn in (
@@ -259,7 +203,7 @@ def draw_lstm_cell(ax) -> Axes:
     _dot(ax, 8.6, y_bus)
     _wire(ax, (8.6, y_bus), h_up.bottom())
     _label(ax, 6.2, y_c + 0.12, "cell state", ha="center", va="bottom")
-    return _finish(ax, -0.6, 11.2, -1.2, 6.5)
+    return finish(ax, -0.6, 11.2, -1.2, 6.5)
 
 
 def draw_gru_cell(ax, reset_after: bool = False) -> Axes:
@@ -293,7 +237,7 @@ def draw_gru_cell(ax, reset_after: bool = False) -> Axes:
     TypeError
         ``ax`` not an Axes, ``reset_after`` not a bool.
     """
-    _check_ax(ax)
+    check_ax(ax)
     if not isinstance(reset_after, bool):
         raise TypeError(f"reset_after must be a bool, got {type(reset_after).__name__}")
     y_h, y_rec, y_gate, y_bus, y_x = 4.6, 2.9, 2.0, 1.0, 0.3
@@ -307,8 +251,8 @@ def draw_gru_cell(ax, reset_after: bool = False) -> Axes:
 
     # h_{t-1} drops down at the left and joins x_t on the bus of the two gates
     _dot(ax, x_drop, y_h)
-    _wire(ax, (x_drop, y_h), (x_drop, y_bus), (x_z, y_bus), arrow=False)
-    _wire(ax, x.top(), (x_in, y_bus), arrow=False)
+    _wire(ax, (x_drop, y_h), (x_drop, y_bus), (x_z, y_bus), head=False)
+    _wire(ax, x.top(), (x_in, y_bus), head=False)
     _dot(ax, x_in, y_bus)
     r = _box(ax, x_r, y_gate, r"$\sigma$", "gate", w=0.8)
     z = _box(ax, x_z, y_gate, r"$\sigma$", "gate", w=0.8)
@@ -329,7 +273,7 @@ def draw_gru_cell(ax, reset_after: bool = False) -> Axes:
     _wire(ax, r.top(), reset.bottom())
     if reset_after:
         # h_{t-1} W_hn + b_hn first, then times r
-        lin = _box(ax, 2.25, y_rec, r"$W_{hn}, b_{hn}$", "plain", w=1.3, h=0.45)
+        lin = _box(ax, 2.25, y_rec, r"$W_{hn}, b_{hn}$", PLAIN, w=1.3, h=0.45)
         _wire(ax, (x_drop, y_rec), lin.left())
         _wire(ax, lin.right(), reset.left())
         _wire(ax, reset.right(), (x_n, y_rec), cand.top())
@@ -337,7 +281,7 @@ def draw_gru_cell(ax, reset_after: bool = False) -> Axes:
     else:
         # r times h_{t-1} first, then W_hn + b_hn
         _wire(ax, (x_drop, y_rec), reset.left())
-        lin = _box(ax, 6.6, y_rec, r"$W_{hn}, b_{hn}$", "plain", w=1.3, h=0.45)
+        lin = _box(ax, 6.6, y_rec, r"$W_{hn}, b_{hn}$", PLAIN, w=1.3, h=0.45)
         _wire(ax, reset.right(), lin.left())
         _wire(ax, lin.right(), (x_n, y_rec), cand.top())
         _label(ax, 5.25, y_rec + 0.1, r"$r_t \odot h_{t-1}$", va="bottom")
@@ -358,4 +302,4 @@ def draw_gru_cell(ax, reset_after: bool = False) -> Axes:
     _wire(ax, add.right(), h_new.left())
     _dot(ax, 9.4, y_h)
     _wire(ax, (9.4, y_h), h_up.bottom())
-    return _finish(ax, -0.9, 11.4, -1.4, 6.7)
+    return finish(ax, -0.9, 11.4, -1.4, 6.7)

@@ -14,56 +14,28 @@ place several diagrams in one figure::
 
 One visual language for the whole book (see ``book/AUTHORING.md``): inputs
 light blue, hidden states light orange, outputs light green, gates light
-purple, losses light red (:data:`COLORS`); black arrows; 10 pt text.
+purple, losses light red (:data:`COLORS`); black arrows; 10 pt text. The
+boxes, circles, arrows and text are drawn by the primitives of
+:mod:`course_pkg._drawing`, which :mod:`course_pkg.cell_diagrams` shares.
 """
 
 from __future__ import annotations
 
-import numbers
 from itertools import pairwise
-from typing import NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-COLORS = {
-    "input": "#cfe2f3",
-    "hidden": "#fce5cd",
-    "output": "#d9ead3",
-    "gate": "#e1d5e7",
-    "loss": "#f4cccc",
-}
-"""Face colour of each kind of node."""
+# COLORS and FONTSIZE are defined in the drawing base and stay public under this module's name
+from ._drawing import COLORS as COLORS
+from ._drawing import FONTSIZE as FONTSIZE
+from ._drawing import Node, arrow, box, check_ax, circle, finish, text
+from ._validate import check_int
 
-FONTSIZE = 10
 MAX_STEPS = 10  # more columns than this would not be readable at book width
 
 
-class _Node(NamedTuple):
-    """A drawn node: its centre and its half-width and half-height."""
-
-    x: float
-    y: float
-    hw: float
-    hh: float
-
-
 # ------------------------------------------------------------------------- checks
-
-
-def _check_ax(ax) -> Axes:
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
-
-
-def _check_steps(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if not minimum <= value <= MAX_STEPS:
-        raise ValueError(f"{name} must be in [{minimum}, {MAX_STEPS}], got {value}")
-    return int(value)
 
 
 def _check_choice(name: str, value, choices: tuple) -> str:
@@ -84,32 +56,20 @@ def _check_labels(name: str, labels, n: int) -> list[str] | None:
 
 
 # --------------------------------------------------------------------- primitives
+# (the shared ones, boxes, circles, arrows and text, are in course_pkg._drawing)
 
 
-def _box(ax, x, y, label, kind, w=0.7, h=0.5) -> _Node:
-    """A rounded box of colour ``COLORS[kind]`` centred at (x, y), with a label."""
-    ax.add_patch(
-        FancyBboxPatch(
-            (x - w / 2, y - h / 2),
-            w,
-            h,
-            boxstyle="round,pad=0,rounding_size=0.08",
-            facecolor=COLORS[kind],
-            edgecolor="black",
-            linewidth=1.0,
-        )
-    )
-    ax.text(x, y, label, ha="center", va="center", fontsize=FONTSIZE)
-    return _Node(x, y, w / 2, h / 2)
+def _box(ax, x, y, label, kind, w=0.7, h=0.5) -> Node:
+    """A node box at the network diagrams' default size, 0.7 by 0.5."""
+    return box(ax, x, y, label, kind, w, h)
 
 
-def _neuron(ax, x, y, kind, r=0.16) -> _Node:
+def _neuron(ax, x, y, kind, r=0.16) -> Node:
     """A circle (one unit of a layer) of colour ``COLORS[kind]``."""
-    ax.add_patch(Circle((x, y), r, facecolor=COLORS[kind], edgecolor="black", linewidth=1.0))
-    return _Node(x, y, r, r)
+    return circle(ax, x, y, r, COLORS[kind])
 
 
-def _edge_point(node: _Node, towards: tuple[float, float]) -> tuple[float, float]:
+def _edge_point(node: Node, towards: tuple[float, float]) -> tuple[float, float]:
     """Where the ray from the node's centre towards a point leaves the node's box."""
     dx, dy = towards[0] - node.x, towards[1] - node.y
     if dx == 0 and dy == 0:
@@ -118,61 +78,34 @@ def _edge_point(node: _Node, towards: tuple[float, float]) -> tuple[float, float
     return node.x + t * dx, node.y + t * dy
 
 
-def _arrow(ax, start, end, *, rad=0.0, style="-|>", linestyle="-", lw=1.0):
-    """A black arrow between two points; ``rad`` bends it (see matplotlib's arc3)."""
-    ax.add_patch(
-        FancyArrowPatch(
-            start,
-            end,
-            arrowstyle=style,
-            mutation_scale=10,
-            color="black",
-            linewidth=lw,
-            linestyle=linestyle,
-            connectionstyle=f"arc3,rad={rad}",
-            shrinkA=0,
-            shrinkB=0,
-        )
-    )
+_LABEL_OFFSETS = {  # side of a link -> (dx, dy, ha, va) of its weight label
+    "right": (0.1, 0, "left", "center"),
+    "left": (-0.1, 0, "right", "center"),
+    "above": (0, 0.08, "center", "bottom"),
+    "below": (0, -0.08, "center", "top"),
+}
 
 
-def _link(ax, a: _Node, b: _Node, label=None, *, side="right", rad=0.0, linestyle="-"):
+def _link(ax, a: Node, b: Node, label=None, *, side="right"):
     """Arrow from node ``a`` to node ``b``, edge to edge, with an optional weight label."""
     start = _edge_point(a, (b.x, b.y))
     end = _edge_point(b, (a.x, a.y))
-    _arrow(ax, start, end, rad=rad, linestyle=linestyle)
+    arrow(ax, start, end)
     if label is not None:
         mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
-        offset = {"right": (0.1, 0, "left", "center"), "left": (-0.1, 0, "right", "center")}
-        offset.update(above=(0, 0.08, "center", "bottom"), below=(0, -0.08, "center", "top"))
-        ox, oy, ha, va = offset[side]
-        ax.text(mx + ox, my + oy, label, ha=ha, va=va, fontsize=FONTSIZE)
+        ox, oy, ha, va = _LABEL_OFFSETS[side]
+        text(ax, mx + ox, my + oy, label, ha=ha, va=va)
 
 
-def _finish(ax, xmin, xmax, ymin, ymax) -> Axes:
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    return ax
-
-
-def _self_loop(ax, node: _Node, label: str):
+def _self_loop(ax, node: Node, label: str):
     """A loop arrow leaving the node's right side and coming back into it, labelled."""
-    ax.add_patch(
-        FancyArrowPatch(
-            (node.x + node.hw, node.y + node.hh * 0.6),
-            (node.x + node.hw, node.y - node.hh * 0.6),
-            arrowstyle="-|>",
-            mutation_scale=10,
-            color="black",
-            linewidth=1.0,
-            connectionstyle="arc,angleA=0,angleB=0,armA=32,armB=32,rad=8",
-            shrinkA=0,
-            shrinkB=0,
-        )
+    arrow(
+        ax,
+        (node.x + node.hw, node.y + node.hh * 0.6),
+        (node.x + node.hw, node.y - node.hh * 0.6),
+        connection="arc,angleA=0,angleB=0,armA=32,armB=32,rad=8",
     )
-    ax.text(node.x + node.hw + 0.66, node.y, label, va="center", fontsize=FONTSIZE)
+    text(ax, node.x + node.hw + 0.66, node.y, label, ha="left")
 
 
 # ----------------------------------------------------------------------- diagrams
@@ -214,8 +147,8 @@ def draw_unrolled_rnn(
         ``steps`` outside [1, 10], ``outputs`` not one of the choices,
         ``loss=True`` with ``outputs="none"``.
     """
-    _check_ax(ax)
-    steps = _check_steps("steps", steps)
+    check_ax(ax)
+    steps = check_int("steps", steps, 1, MAX_STEPS)
     _check_choice("outputs", outputs, ("all", "last", "none"))
     if loss and outputs == "none":
         raise ValueError("loss=True needs outputs to attach the losses to, got outputs='none'")
@@ -231,8 +164,8 @@ def draw_unrolled_rnn(
             _link(ax, h, y, "V")
             if loss:
                 _link(ax, y, _box(ax, 0.0, y_loss, "$L_t$", "loss"))
-        _arrow(ax, (1.45, y_h), (2.25, y_h), style="simple,head_width=0.6,head_length=0.5", lw=0.5)
-        ax.text(1.85, y_h + 0.3, "unroll", ha="center", va="bottom", fontsize=FONTSIZE)
+        arrow(ax, (1.45, y_h), (2.25, y_h), style="simple,head_width=0.6,head_length=0.5", lw=0.5)
+        text(ax, 1.85, y_h + 0.3, "unroll", va="bottom")
         x0 = 3.0
     prev = _box(ax, x0, y_h, "$h_0$", "hidden")
     for t in range(1, steps + 1):
@@ -248,7 +181,7 @@ def draw_unrolled_rnn(
                 _link(ax, y, _box(ax, cx, y_loss, f"$L_{{{t}}}$", "loss"))
         prev = h
     top = y_loss if loss else (y_out if outputs != "none" else y_h)
-    return _finish(ax, -0.6, x0 + 1.5 * steps + 0.7, y_in - 0.5, top + 0.5)
+    return finish(ax, -0.6, x0 + 1.5 * steps + 0.7, y_in - 0.5, top + 0.5)
 
 
 def draw_feedforward_vs_recurrent(ax, n_in: int = 3, n_hidden: int = 4, n_out: int = 2) -> Axes:
@@ -277,9 +210,10 @@ def draw_feedforward_vs_recurrent(ax, n_in: int = 3, n_hidden: int = 4, n_out: i
     ValueError
         A size outside [1, 10].
     """
-    _check_ax(ax)
+    check_ax(ax)
     sizes = [
-        _check_steps(n, v) for n, v in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out))
+        check_int(n, v, 1, MAX_STEPS)
+        for n, v in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out))
     ]
     levels = (0.0, 1.6, 3.2)
     kinds = ("input", "hidden", "output")
@@ -293,7 +227,7 @@ def draw_feedforward_vs_recurrent(ax, n_in: int = 3, n_hidden: int = 4, n_out: i
         for lower, upper in pairwise(layers):
             for a in lower:
                 for b in upper:
-                    _arrow(
+                    arrow(
                         ax,
                         _edge_point(a, (b.x, b.y)),
                         _edge_point(b, (a.x, a.y)),
@@ -302,38 +236,38 @@ def draw_feedforward_vs_recurrent(ax, n_in: int = 3, n_hidden: int = 4, n_out: i
                     )
         left = cx - widest / 2 - 0.45
         for y, name in zip(levels, names[panel], strict=True):
-            ax.text(left, y, name, ha="right", va="center", fontsize=FONTSIZE)
+            text(ax, left, y, name, ha="right")
         for lower, upper, weight in ((layers[0], layers[1], "U"), (layers[1], layers[2], "V")):
             x_mid = (lower[0].x + upper[0].x) / 2 - 0.2  # just left of the bundle of links
             y_mid = (lower[0].y + upper[0].y) / 2
-            ax.text(x_mid, y_mid, weight, ha="right", va="center", fontsize=FONTSIZE)
+            text(ax, x_mid, y_mid, weight, ha="right")
         if panel == 0:
-            ax.text(cx, -0.75, "feed-forward", ha="center", fontsize=FONTSIZE, weight="bold")
-            ax.text(cx, -1.15, "$y = g(f(xU + b)V + c)$", ha="center", fontsize=FONTSIZE)
+            text(ax, cx, -0.75, "feed-forward", va="baseline", weight="bold")
+            text(ax, cx, -1.15, "$y = g(f(xU + b)V + c)$", va="baseline")
         else:
             hidden = layers[1]
             memory = _box(ax, cx + widest / 2 + 1.25, levels[1], "$h_{t-1}$", "hidden", w=0.8)
             right = hidden[-1]
             # copy the new state into the memory (used one step later) ...
-            _arrow(
+            arrow(
                 ax,
                 (right.x + right.hw * 0.7, right.y + right.hh * 0.7),
                 (memory.x, memory.y + memory.hh),
-                rad=-0.5,
+                connection="arc3,rad=-0.5",
             )
-            ax.text(memory.x + 0.1, memory.y + 0.62, "copy", fontsize=FONTSIZE)
+            text(ax, memory.x + 0.1, memory.y + 0.62, "copy", ha="left", va="baseline")
             # ... and feed it back into the hidden layer through W
-            _arrow(
+            arrow(
                 ax,
                 (memory.x, memory.y - memory.hh),
                 (right.x + right.hw * 0.7, right.y - right.hh * 0.7),
-                rad=-0.5,
+                connection="arc3,rad=-0.5",
             )
-            ax.text(memory.x + 0.1, memory.y - 0.78, "W", fontsize=FONTSIZE)
-            ax.text(cx, -0.75, "recurrent", ha="center", fontsize=FONTSIZE, weight="bold")
-            ax.text(cx, -1.15, "$h_t = f(x_t U + h_{t-1} W + b)$", ha="center", fontsize=FONTSIZE)
+            text(ax, memory.x + 0.1, memory.y - 0.78, "W", ha="left", va="baseline")
+            text(ax, cx, -0.75, "recurrent", va="baseline", weight="bold")
+            text(ax, cx, -1.15, "$h_t = f(x_t U + h_{t-1} W + b)$", va="baseline")
     right_edge = widest * 1.5 + 3.2 + 2.0
-    return _finish(ax, -widest / 2 - 1.0, right_edge, -1.4, levels[-1] + 0.5)
+    return finish(ax, -widest / 2 - 1.0, right_edge, -1.4, levels[-1] + 0.5)
 
 
 _ARCHITECTURES = (
@@ -374,11 +308,8 @@ def draw_architecture_types(ax, per_row: int = 5) -> Axes:
     ValueError
         ``per_row`` outside [1, 5].
     """
-    _check_ax(ax)
-    if isinstance(per_row, (bool, np.bool_)) or not isinstance(per_row, numbers.Integral):
-        raise TypeError(f"per_row must be an integer, got {type(per_row).__name__}")
-    if not 1 <= per_row <= len(_ARCHITECTURES):
-        raise ValueError(f"per_row must be in [1, {len(_ARCHITECTURES)}], got {per_row}")
+    check_ax(ax)
+    per_row = check_int("per_row", per_row, 1, len(_ARCHITECTURES))
     step, gap, row_height = 0.75, 1.7, 5.3
     left, right_edge = 0.0, 0.0
     for i, (title, example, n, with_input, with_output) in enumerate(_ARCHITECTURES):
@@ -397,14 +328,12 @@ def draw_architecture_types(ax, per_row: int = 5) -> Axes:
                 _link(ax, h, _box(ax, cx, base + 2.0, "", "output", w=0.5, h=0.4))
             prev = h
         centre = left + step * (n - 1) / 2
-        ax.text(
-            centre, base + 2.45, title, ha="center", va="bottom", fontsize=FONTSIZE, weight="bold"
-        )
-        ax.text(centre, base - 0.45, example, ha="center", va="top", fontsize=FONTSIZE)
+        text(ax, centre, base + 2.45, title, va="bottom", weight="bold")
+        text(ax, centre, base - 0.45, example, va="top")
         right_edge = max(right_edge, left + step * (n - 1))
         left += step * (n - 1) + gap + 0.5
     rows = -(-len(_ARCHITECTURES) // per_row)
-    return _finish(ax, -0.9, right_edge + 0.9, -row_height * (rows - 1) - 1.3, 3.2)
+    return finish(ax, -0.9, right_edge + 0.9, -row_height * (rows - 1) - 1.3, 3.2)
 
 
 def draw_bidirectional(ax, steps: int = 3, *, merge: str = "concat") -> Axes:
@@ -435,8 +364,8 @@ def draw_bidirectional(ax, steps: int = 3, *, merge: str = "concat") -> Axes:
     ValueError
         ``steps`` outside [1, 10], ``merge`` not one of the choices.
     """
-    _check_ax(ax)
-    steps = _check_steps("steps", steps)
+    check_ax(ax)
+    steps = check_int("steps", steps, 1, MAX_STEPS)
     _check_choice("merge", merge, ("concat", "sum"))
     y_in, y_fwd, y_bwd, y_out = 0.0, 1.3, 2.6, 3.9
     shift, spacing = 0.4, 1.9
@@ -457,14 +386,14 @@ def draw_bidirectional(ax, steps: int = 3, *, merge: str = "concat") -> Axes:
     for later, earlier in zip(bwd_nodes[:0:-1], bwd_nodes[-2::-1], strict=True):
         _link(ax, later, earlier)  # the backward layer runs from the end to the start
     right = spacing * (steps - 1)
-    ax.text(right + shift + 0.45, y_fwd, "forward", va="center", fontsize=FONTSIZE)
-    ax.text(right + shift + 0.45, y_bwd, "backward", va="center", fontsize=FONTSIZE)
+    text(ax, right + shift + 0.45, y_fwd, "forward", ha="left")
+    text(ax, right + shift + 0.45, y_bwd, "backward", ha="left")
     if merge == "concat":
         rule = r"$y_t = [\overrightarrow{h}_t,\ \overleftarrow{h}_t]\, V + c$"
     else:
         rule = r"$y_t = (\overrightarrow{h}_t + \overleftarrow{h}_t)\, V + c$"
-    ax.text(right / 2, -0.7, rule, ha="center", va="top", fontsize=FONTSIZE)
-    return _finish(ax, -shift - 0.6, right + shift + 1.9, -1.3, y_out + 0.5)
+    text(ax, right / 2, -0.7, rule, va="top")
+    return finish(ax, -shift - 0.6, right + shift + 1.9, -1.3, y_out + 0.5)
 
 
 def draw_encoder_decoder(
@@ -504,9 +433,9 @@ def draw_encoder_decoder(
     ValueError
         A length outside [1, 10], a label list of the wrong length.
     """
-    _check_ax(ax)
-    S = _check_steps("src_steps", src_steps)
-    L = _check_steps("tgt_steps", tgt_steps)
+    check_ax(ax)
+    S = check_int("src_steps", src_steps, 1, MAX_STEPS)
+    L = check_int("tgt_steps", tgt_steps, 1, MAX_STEPS)
     src = _check_labels("src_labels", src_labels, S) or [f"$x_{{{i}}}$" for i in range(1, S + 1)]
     tgt = _check_labels("tgt_labels", tgt_labels, L) or [
         *(f"$y_{{{i}}}$" for i in range(1, L)),
@@ -523,14 +452,7 @@ def draw_encoder_decoder(
         if prev is not None:
             _link(ax, prev, h)
         prev = h
-    ax.text(
-        spacing * (S - 1) / 2,
-        y_out + 0.45,
-        "encoder",
-        ha="center",
-        fontsize=FONTSIZE,
-        weight="bold",
-    )
+    text(ax, spacing * (S - 1) / 2, y_out + 0.45, "encoder", va="baseline", weight="bold")
     start = spacing * S + 0.9
     dec_inputs = ["<bos>", *tgt[:-1]]
     outputs = []
@@ -544,19 +466,12 @@ def draw_encoder_decoder(
         prev = h
     for j in range(L - 1):  # at test time each output is the next step's input
         a = outputs[j]
-        _arrow(
+        arrow(
             ax,
             (a.x + a.hw, a.y - a.hh),
             (a.x + spacing - a.hw, y_in + a.hh),
             linestyle="--",
             lw=0.8,
         )
-    ax.text(
-        start + spacing * (L - 1) / 2,
-        y_out + 0.45,
-        "decoder",
-        ha="center",
-        fontsize=FONTSIZE,
-        weight="bold",
-    )
-    return _finish(ax, -width, start + spacing * (L - 1) + width, y_in - 0.5, y_out + 1.0)
+    text(ax, start + spacing * (L - 1) / 2, y_out + 0.45, "decoder", va="baseline", weight="bold")
+    return finish(ax, -width, start + spacing * (L - 1) + width, y_in - 0.5, y_out + 1.0)

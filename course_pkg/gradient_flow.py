@@ -24,9 +24,9 @@ student's) forward and backward functions:
 - :func:`orthogonal`: random orthogonal matrices, to initialise ``W`` with
   every singular value equal to one;
 - :func:`cache_nbytes` and :func:`bptt_cost`: the memory and time of one
-  forward and backward pass as the sequence grows;
-- :func:`model_gradient_check`: a numerical check of every parameter
-  gradient of a model.
+  forward and backward pass as the sequence grows.
+
+A model's gradients are checked by :func:`course_pkg.gradcheck.check_model_gradients`.
 
 Shapes: N batch, T time, D input features, H hidden units.
 """
@@ -42,8 +42,7 @@ import numpy as np
 
 from ._validate import as_float_array, check_cache, check_grad, check_rng, check_shape
 from .cells import Cell, as_cell
-from .gradcheck import numerical_gradient, rel_error
-from .rnn import RNNCache, RNNStepCache, rnn_step_backward
+from .rnn import RNNCache, rnn_step_backward
 
 # --------------------------------------------------------------------------- checks
 
@@ -58,21 +57,10 @@ def _check_positive_int(name: str, value) -> int:
 
 def _cell_params(cell: Cell, params, D: int) -> tuple[dict, int]:
     """Validate a cell's parameter dict for input size ``D``; return it and H."""
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    missing = [name for name in cell.param_names if name not in params]
-    if missing:
-        raise ValueError(
-            f"params must hold the {cell.kind} parameters {list(cell.param_names)}, "
-            f"missing {missing}"
-        )
-    recurrent = as_float_array(cell.param_names[1], params[cell.param_names[1]], ndim=2)
-    H = recurrent.shape[0]  # W (H, H) for the RNN, Wh (H, gH) for the gated cells
-    checked = {}
-    for name, shape in cell.param_shapes(D, H).items():
-        checked[name] = as_float_array(name, params[name])
-        check_shape(name, checked[name], shape)
-    return checked, H
+    params = cell.check_params(params)
+    first = cell.param_names[0]  # U or Wx, (D, gates * H)
+    check_shape(first, params[first], (D, params[first].shape[1]))
+    return params, cell.hidden_size(params)
 
 
 # --------------------------------------------------------------------------- gradient flow
@@ -248,11 +236,9 @@ def bptt_terms(dh, cache):
     delta = np.empty_like(dh)
     dh_next = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sends back to h_t
     for t in range(T - 1, -1, -1):
-        h_prev = cache.h0 if t == 0 else cache.h[:, t - 1]
-        step = RNNStepCache(cache.x[:, t], h_prev, cache.U, cache.W, cache.h[:, t])
         g = dh[:, t] + dh_next  # total gradient at h_t: from above and from step t+1
         delta[:, t] = g * (1.0 - cache.h[:, t] ** 2)  # tanh' = 1 - tanh^2
-        _, dh_next, dU[t], dW[t], db[t] = rnn_step_backward(g, step)
+        _, dh_next, dU[t], dW[t], db[t] = rnn_step_backward(g, cache.step(t))
     return BPTTTerms(dU, dW, db, delta)
 
 
@@ -411,10 +397,9 @@ def bptt_cost(cell, params, seq_lengths, *, batch_size: int, rng, repeats: int =
     lengths = [_check_positive_int("seq_lengths[i]", T) for T in seq_lengths]
     if not lengths:
         raise ValueError("seq_lengths must hold at least one length, got none")
-    first = as_float_array(cell.param_names[0], params[cell.param_names[0]], ndim=2)
-    params, H = _cell_params(cell, params, first.shape[0])
-    D = first.shape[0]
-    dtype = first.dtype
+    params = cell.check_params(params)
+    H = cell.hidden_size(params)
+    D, dtype = params[cell.param_names[0]].shape[0], params[cell.recurrent_weight].dtype
     seconds, nbytes = [], []
     for T in lengths:
         x = rng.standard_normal((batch_size, T, D)).astype(dtype)
@@ -429,74 +414,3 @@ def bptt_cost(cell, params, seq_lengths, *, batch_size: int, rng, repeats: int =
         seconds.append(best)
         nbytes.append(cache_nbytes(cache, exclude=params.values()))
     return BPTTCost(np.array(lengths), np.array(seconds), np.array(nbytes, dtype=np.int64))
-
-
-# --------------------------------------------------------------------------- checking
-
-
-def model_gradient_check(model, *batch, names=None, h: float = 1e-6) -> dict:
-    r"""Relative error between a model's gradients and numerical ones, per parameter.
-
-    Parameters
-    ----------
-    model
-        Has ``params`` (dict of float64 arrays) and ``loss_and_grads(*batch)``
-        returning ``(loss, grads, ...)``, like every model of
-        :mod:`course_pkg.models`.
-    *batch
-        The arguments of ``loss_and_grads``.
-    names : list of str, optional
-        The parameters to check. Default: all of them.
-    h : float
-        Step of the central differences.
-
-    Returns
-    -------
-    dict of str -> float
-        :func:`course_pkg.gradcheck.rel_error` of each parameter's gradient.
-        In float64, a correct backward pass gives about 1e-7 or less (much
-        less for most parameters); a bug gives 1e-3 or more.
-
-    Raises
-    ------
-    TypeError
-        ``model`` without ``params`` / ``loss_and_grads``, float32 parameters.
-    ValueError
-        An unknown name in ``names``.
-
-    Notes
-    -----
-    Each entry costs two evaluations of the loss, so keep the model small
-    (a few hundred parameters). The parameters are perturbed in place, one
-    entry at a time, and restored exactly afterwards.
-    """
-    if not (hasattr(model, "params") and callable(getattr(model, "loss_and_grads", None))):
-        raise TypeError(
-            f"model must have params and loss_and_grads, got {type(model).__name__} without them"
-        )
-    if names is None:
-        names = list(model.params)
-    unknown = [n for n in names if n not in model.params]
-    if unknown:
-        raise ValueError(f"names {unknown} are not parameters of the model {list(model.params)}")
-    for n in names:
-        if model.params[n].dtype != np.float64:
-            raise TypeError(
-                f"params[{n!r}] must be float64 for a gradient check, got {model.params[n].dtype}"
-            )
-    grads = model.loss_and_grads(*batch)[1]
-    errors = {}
-    for n in names:
-        param = model.params[n]
-        original = param.copy()
-
-        def loss_at(value, param=param):
-            param[...] = value
-            return float(model.loss_and_grads(*batch)[0])
-
-        try:
-            numeric = numerical_gradient(loss_at, original, h=h)
-        finally:
-            param[...] = original
-        errors[n] = rel_error(numeric, grads[n])
-    return errors

@@ -35,9 +35,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._time_major import gate_blocks, gate_inputs, input_gradients
+from ._cell_common import over_time, uniform_init
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
-from .activations import sigmoid_unchecked
+from .activations import sigmoid
 
 
 class GRUStepCache(NamedTuple):
@@ -47,13 +47,16 @@ class GRUStepCache(NamedTuple):
     h_prev: np.ndarray  # (N, H) state before the step
     Wx: np.ndarray  # (D, 3H)
     Wh: np.ndarray  # (H, 3H)
-    gates: np.ndarray  # (N, 3H) r, z and the candidate n side by side
+    r: np.ndarray  # (N, H) reset gate
+    z: np.ndarray  # (N, H) update gate
+    n: np.ndarray  # (N, H) candidate state
     hn: np.ndarray | None  # (N, H) h_prev Wh_n + bh_n if reset_after, else None
     reset_after: bool
 
 
 class GRUCache(NamedTuple):
-    """What :func:`gru_backward` needs from a forward pass over a sequence."""
+    """What :func:`gru_backward` needs from a forward pass over a sequence: every step's
+    :class:`GRUStepCache` fields, stacked along the time axis."""
 
     x: np.ndarray  # (N, T, D) inputs
     h0: np.ndarray  # (N, H) initial state
@@ -65,6 +68,24 @@ class GRUCache(NamedTuple):
     hn: np.ndarray | None  # (N, T, H) h_{t-1} Wh_n + bh_n if reset_after, else None
     h: np.ndarray  # (N, T, H) every state h_1..h_T
     reset_after: bool
+
+    def step(self, t: int) -> GRUStepCache:
+        """What :func:`gru_step_forward` returned as the cache of step ``t`` (0-based)."""
+        h_prev = self.h[:, t - 1] if t > 0 else self.h0
+        hn = self.hn[:, t] if self.reset_after else None
+        r, z, n = self.r[:, t], self.z[:, t], self.n[:, t]
+        return GRUStepCache(self.x[:, t], h_prev, self.Wx, self.Wh, r, z, n, hn, self.reset_after)
+
+
+def param_shapes(D: int, H: int) -> dict:
+    """Shapes of the layer's parameters for input size ``D`` and hidden size ``H``."""
+    return {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
+
+
+def init_params(D: int, H: int, rng, dtype=np.float64) -> dict:
+    r"""Random ``Wx``, ``Wh``, ``bx``, ``bh``: uniform on :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, as
+    PyTorch's ``nn.GRU``."""
+    return uniform_init(param_shapes, D, H, rng, dtype)
 
 
 def _check_params(x, h_prev, Wx, Wh, bx, bh, reset_after, *, x_ndim: int):
@@ -150,22 +171,21 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh, reset_after=False):
     x, h_prev, Wx, Wh, bx, bh, reset_after = _check_params(
         x, h_prev, Wx, Wh, bx, bh, reset_after, x_ndim=2
     )
-    H = h_prev.shape[1]
-    ax = x @ Wx + bx  # (N, 3H)
+    # the gates' columns of the weights, side by side: r, z, then the candidate n
+    Wx_r, Wx_z, Wx_n = np.split(Wx, 3, axis=1)
+    Wh_r, Wh_z, Wh_n = np.split(Wh, 3, axis=1)
+    bx_r, bx_z, bx_n = np.split(bx, 3)
+    bh_r, bh_z, bh_n = np.split(bh, 3)
+    r = sigmoid(x @ Wx_r + bx_r + h_prev @ Wh_r + bh_r)
+    z = sigmoid(x @ Wx_z + bx_z + h_prev @ Wh_z + bh_z)
     if reset_after:
-        ah = h_prev @ Wh + bh  # (N, 3H): all three recurrent products at once
-        r, z = np.split(sigmoid_unchecked(ax[:, : 2 * H] + ah[:, : 2 * H]), 2, axis=1)
-        hn = ah[:, 2 * H :]
-        n = np.tanh(ax[:, 2 * H :] + r * hn)
+        hn = h_prev @ Wh_n + bh_n  # kept: the reset gate's gradient needs it
+        n = np.tanh(x @ Wx_n + bx_n + r * hn)
     else:
-        r, z = np.split(
-            sigmoid_unchecked(ax[:, : 2 * H] + h_prev @ Wh[:, : 2 * H] + bh[: 2 * H]), 2, axis=1
-        )
         hn = None
-        n = np.tanh(ax[:, 2 * H :] + (r * h_prev) @ Wh[:, 2 * H :] + bh[2 * H :])
-    h = n + z * (h_prev - n)  # = z h_prev + (1 - z) n with one product fewer
-    gates = np.concatenate([r, z, n], axis=1)
-    return h, GRUStepCache(x, h_prev, Wx, Wh, gates, hn, reset_after)
+        n = np.tanh(x @ Wx_n + bx_n + (r * h_prev) @ Wh_n + bh_n)
+    h = z * h_prev + (1.0 - z) * n
+    return h, GRUStepCache(x, h_prev, Wx, Wh, r, z, n, hn, reset_after)
 
 
 def gru_step_backward(dh, cache):
@@ -218,7 +238,7 @@ def gru_step_backward(dh, cache):
     dh = check_grad("dh", dh, cache.h_prev.shape, cache.h_prev.dtype)
     H = dh.shape[1]
     h_prev, Wh = cache.h_prev, cache.Wh
-    r, z, n = np.split(cache.gates, 3, axis=1)
+    r, z, n = cache.r, cache.z, cache.n
     dz = dh * (h_prev - n) * z * (1.0 - z)  # sigma' = sigma (1 - sigma)
     dn = dh * (1.0 - z) * (1.0 - n * n)  # tanh' = 1 - tanh^2
     if cache.reset_after:
@@ -278,60 +298,22 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, reset_after=False):
 
     Notes
     -----
-    The equations of :func:`gru_step_forward`, for :math:`t = 1, \dots, T`.
-
-    Everything that does not depend on the state, :math:`x_t W_x + b_x` and
-    the recurrent biases that are simply added, is computed for all steps
-    in one matrix product before the time loop. With ``reset_after=False``
-    that is all of ``bh`` (so ``bh_n`` and ``bx_n`` are one parameter in
-    two pieces); with ``reset_after=True`` ``bh_n`` sits inside the product
-    with ``r`` and stays in the loop.
-
-    As in :func:`~course_pkg.lstm.lstm_forward`, the loop works on
-    gate-major, time-major buffers (3, T, N, H), and the two sigmoid gates
-    are computed as :math:`(1 + \tanh(a/2))/2` with their weights halved
-    beforehand. The returned ``h`` and the cache's arrays are (N, T, H) views.
+    :func:`gru_step_forward` applied T times, for :math:`t = 1, \dots, T`.
+    (The models run a fused version, ``course_pkg._fused.gru``, that
+    computes the same values faster.)
     """
     x, h0, Wx, Wh, bx, bh, reset_after = _check_params(x, h0, Wx, Wh, bx, bh, reset_after, x_ndim=3)
-    N, T, _ = x.shape
-    H = h0.shape[1]
-    scale = (0.5, 0.5, 1.0)  # r, z, n: the sigmoid gates' pre-activations are halved
-    Wh3 = gate_blocks(Wh, H) * np.array(scale, dtype=x.dtype).reshape(3, 1, 1)  # (3, H, H)
-    bias = bx + bh
-    if reset_after:
-        bias[2 * H :] = bx[2 * H :]  # bh_n is multiplied by r, so it cannot be folded in
-    gates = gate_inputs(x, Wx, bias, scale)  # (3, T, N, H), activated in place below
-    r, z, n = gates  # (T, N, H) each
-    h = np.empty((T, N, H), dtype=x.dtype)
-    hn = np.empty_like(h) if reset_after else None
-    bh_n = bh[2 * H :]
-    ah = np.empty((2, N, H), dtype=x.dtype)  # h_{t-1} W_h for r and z
-    rh = np.empty((N, H), dtype=x.dtype)  # r * h_{t-1}
-    rh_W = np.empty((N, H), dtype=x.dtype)  # what reaches n through the reset gate
-    h_prev = h0
+    T = x.shape[1]
+    hs, steps = [], []
+    h_t = h0
     for t in range(T):
-        np.matmul(h_prev, Wh3[:2], out=ah)
-        gates[:2, t] += ah
-        np.tanh(gates[:2, t], out=gates[:2, t])
-        gates[:2, t] += 1.0
-        gates[:2, t] *= 0.5  # sigma(a) = (1 + tanh(a / 2)) / 2
-        if reset_after:
-            np.matmul(h_prev, Wh3[2], out=hn[t])
-            hn[t] += bh_n
-            np.multiply(r[t], hn[t], out=rh_W)
-        else:
-            # the product with Wh_n has to wait for r: two products per step
-            np.multiply(r[t], h_prev, out=rh)
-            np.matmul(rh, Wh3[2], out=rh_W)
-        n[t] += rh_W
-        np.tanh(n[t], out=n[t])
-        np.subtract(h_prev, n[t], out=h[t])
-        h[t] *= z[t]
-        h[t] += n[t]  # = z h_prev + (1 - z) n with one product fewer
-        h_prev = h[t]
-    r, z, n, h = (arr.transpose(1, 0, 2) for arr in (r, z, n, h))
-    if reset_after:
-        hn = hn.transpose(1, 0, 2)
+        h_t, step = gru_step_forward(x[:, t], h_t, Wx, Wh, bx, bh, reset_after)
+        hs.append(h_t)
+        steps.append(step)
+    # every step's state and gates, stacked along the time axis
+    h = over_time(hs, h0)
+    r, z, n = (over_time([getattr(step, name) for step in steps], h0) for name in "rzn")
+    hn = over_time([step.hn for step in steps], h0) if reset_after else None
     return h, GRUCache(x, h0, Wx, Wh, r, z, n, hn, h, reset_after)
 
 
@@ -342,8 +324,8 @@ def gru_backward(dh, cache):
     ----------
     dh : ndarray (N, T, H)
         Gradient of the loss with respect to every hidden state ``h_t``
-        coming from above (the output layer). The gradient that flows back
-        through time is added to it here.
+        coming from above (the output layer) only. The gradient that flows
+        back through time is added to it here.
     cache : GRUCache
 
     Returns
@@ -365,11 +347,9 @@ def gru_backward(dh, cache):
     Notes
     -----
     Going back from :math:`t = T`, the total gradient at :math:`h_t` is the
-    upstream ``dh_t`` plus what step :math:`t+1` sends back; each step then
-    applies :func:`gru_step_backward`'s rules. Because the weights are shared
-    by all steps their gradients are sums over time, formed after the loop
-    with one matrix product each from the pre-activation gradients of all
-    steps.
+    upstream ``dh_t`` plus what step :math:`t+1` sends back, and
+    :func:`gru_step_backward` does the rest of the step. Because the weights
+    are shared by all steps their gradients are sums over time.
 
     With ``reset_after=False``, ``dbh`` equals ``dbx`` (``bh`` is redundant);
     with ``reset_after=True`` only their r and z parts are equal.
@@ -377,68 +357,16 @@ def gru_backward(dh, cache):
     check_cache("cache", cache, GRUCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
-    reset_after = cache.reset_after
-    # (T, N, H) views; each step is a contiguous block when the cache comes from gru_forward
-    r, z, n, h = (arr.transpose(1, 0, 2) for arr in (cache.r, cache.z, cache.n, cache.h))
-    hn = cache.hn.transpose(1, 0, 2) if reset_after else None
-    da = np.empty((T, N, 3 * H), dtype=dh.dtype)  # gradients at x W_x + b_x
-    local = np.empty((3, N, H), dtype=dh.dtype)  # one step's da, gate by gate
-    da_r, da_z, da_n = local
-    # with reset_after the recurrent product's n part receives r * da_n instead
-    dahn = np.empty((T, N, H), dtype=dh.dtype) if reset_after else None
-    Wh_rz_T = np.ascontiguousarray(cache.Wh[:, : 2 * H].T)  # (2H, H)
-    Wh_n_T = np.ascontiguousarray(cache.Wh[:, 2 * H :].T)  # (H, H)
-    dh_t = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sent back, then all of dh_t
-    drh = np.empty((N, H), dtype=dh.dtype)  # gradient at r * (what the reset gate scales)
-    to_h = np.empty((N, H), dtype=dh.dtype)  # a gradient's share of dh_{t-1}
-    tmp = np.empty((N, H), dtype=dh.dtype)
-    for t in range(T - 1, -1, -1):
-        dh_t += dh[:, t]  # dh_t is our own buffer: the caller's dh is never written to
-        h_prev = h[t - 1] if t else cache.h0
-        # local derivative (sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2) times
-        # what the gate multiplies, times dh_t
-        np.subtract(1.0, z[t], out=da_z)
-        da_z *= z[t]
-        np.subtract(h_prev, n[t], out=tmp)
-        da_z *= tmp
-        da_z *= dh_t
-        np.multiply(n[t], n[t], out=da_n)
-        np.subtract(1.0, da_n, out=da_n)
-        np.subtract(1.0, z[t], out=tmp)
-        da_n *= tmp
-        da_n *= dh_t
-        # the reset gate is reached through n
-        if reset_after:
-            np.multiply(da_n, hn[t], out=drh)
-        else:
-            np.matmul(da_n, Wh_n_T, out=drh)
-        np.subtract(1.0, r[t], out=da_r)
-        da_r *= r[t]
-        da_r *= drh
-        if not reset_after:
-            da_r *= h_prev
-        # side by side, as the gates' columns of the weights are
-        np.copyto(da[t].reshape(N, 3, H), local.transpose(1, 0, 2))
-        dh_t *= z[t]  # the direct path h_prev -> h
-        np.matmul(da[t, :, : 2 * H], Wh_rz_T, out=to_h)
-        dh_t += to_h
-        if reset_after:
-            np.multiply(da_n, r[t], out=dahn[t])
-            np.matmul(dahn[t], Wh_n_T, out=to_h)
-            dh_t += to_h
-        else:
-            drh *= r[t]
-            dh_t += drh
-    dx, dWx, dbx = input_gradients(cache.x, cache.Wx, da)
-    da_flat = da.reshape(T * N, 3 * H)  # rows in time order
-    h_prev = np.concatenate([cache.h0[None], h])[:T].reshape(T * N, H)  # h_0..h_{T-1}
-    dWh_rz = h_prev.T @ da_flat[:, : 2 * H]
-    if reset_after:
-        dahn = dahn.reshape(T * N, H)
-        dWh = np.concatenate([dWh_rz, h_prev.T @ dahn], axis=1)
-        dbh = np.concatenate([dbx[: 2 * H], dahn.sum(axis=0)])
-    else:
-        rh = r.reshape(T * N, H) * h_prev  # what Wh_n multiplied
-        dWh = np.concatenate([dWh_rz, rh.T @ da_flat[:, 2 * H :]], axis=1)
-        dbh = dbx.copy()  # bh enters exactly where bx does
-    return dx, dh_t, dWx, dWh, dbx, dbh
+    dx = np.empty_like(cache.x)
+    dWx, dWh = np.zeros_like(cache.Wx), np.zeros_like(cache.Wh)
+    dbx, dbh = np.zeros(3 * H, dtype=dh.dtype), np.zeros(3 * H, dtype=dh.dtype)
+    dh_next = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sends back to h_t
+    for t in reversed(range(T)):
+        dx[:, t], dh_next, dWx_t, dWh_t, dbx_t, dbh_t = gru_step_backward(
+            dh[:, t] + dh_next, cache.step(t)
+        )
+        dWx += dWx_t
+        dWh += dWh_t
+        dbx += dbx_t
+        dbh += dbh_t
+    return dx, dh_next, dWx, dWh, dbx, dbh

@@ -3,12 +3,11 @@ r"""Looking inside trained gated cells: gate values, memory units, cell-path gai
 Taught in "LSTM" (``book/07_lstm``), "GRU" (``book/08_gru``) and
 "Bidirectional RNNs" (``book/09_bidirectional``). Nothing here changes how a
 cell computes: every function reads what the package's forward functions
-already return (the caches of :func:`course_pkg.lstm.lstm_forward` and
-:func:`course_pkg.gru.gru_forward`) or calls the cells' own forward and
-backward passes.
+already return or calls the cells' own forward and backward passes. The
+gate activations of every step need no helper: the caches of
+:func:`course_pkg.lstm.lstm_forward` and :func:`course_pkg.gru.gru_forward`
+hold them by name, ``cache.f`` (N, T, H) for the forget gates, and so on.
 
-- :func:`lstm_gates`, :func:`gru_gates`: the gate activations of every step,
-  split into named (N, T, H) arrays;
 - :func:`cell_path_gain`: the products of forget gates that carry a gradient
   back along the LSTM's cell state (the constant error carousel);
 - :func:`unit_target_correlation`: which hidden units store a quantity;
@@ -24,81 +23,11 @@ Shapes: N batch, T time, D input features, H hidden units.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_cache, check_shape
+from ._validate import as_float_array, as_index_array, check_shape
 from .cells import as_cell
-from .gru import GRUCache
-from .lstm import LSTMCache
-
-
-class LSTMGates(NamedTuple):
-    """The activations of an LSTM over a sequence, each (N, T, H) (see :func:`lstm_gates`)."""
-
-    i: np.ndarray  # input gate, in (0, 1)
-    f: np.ndarray  # forget gate, in (0, 1)
-    g: np.ndarray  # candidate cell value, in (-1, 1)
-    o: np.ndarray  # output gate, in (0, 1)
-    c: np.ndarray  # cell state c_t
-    h: np.ndarray  # hidden state h_t = o_t * tanh(c_t)
-
-
-class GRUGates(NamedTuple):
-    """The activations of a GRU over a sequence, each (N, T, H) (see :func:`gru_gates`)."""
-
-    r: np.ndarray  # reset gate, in (0, 1)
-    z: np.ndarray  # update gate, in (0, 1): the share of the old state that is kept
-    n: np.ndarray  # candidate state, in (-1, 1)
-    h: np.ndarray  # hidden state h_t = z_t * h_{t-1} + (1 - z_t) * n_t
-
-
-def lstm_gates(cache: LSTMCache) -> LSTMGates:
-    r"""The gate activations and states an LSTM forward pass cached, by name.
-
-    Parameters
-    ----------
-    cache : LSTMCache
-        From :func:`course_pkg.lstm.lstm_forward` (for a model, the layer's
-        cache, e.g. ``cache.stack.caches[0]``).
-
-    Returns
-    -------
-    LSTMGates
-        ``i, f, g, o, c, h``, each (N, T, H); entry ``[n, t]`` belongs to
-        step ``t`` (0-based) of sequence ``n``. They are the cache's arrays,
-        not copies.
-
-    Raises
-    ------
-    TypeError
-        ``cache`` is not an :class:`~course_pkg.lstm.LSTMCache`.
-    """
-    check_cache("cache", cache, LSTMCache)
-    return LSTMGates(cache.i, cache.f, cache.g, cache.o, cache.c, cache.h)
-
-
-def gru_gates(cache: GRUCache) -> GRUGates:
-    """The gate activations and states a GRU forward pass cached, by name.
-
-    Parameters
-    ----------
-    cache : GRUCache
-        From :func:`course_pkg.gru.gru_forward` (either ``reset_after``).
-
-    Returns
-    -------
-    GRUGates
-        ``r, z, n, h``, each (N, T, H): the cache's arrays, not copies.
-
-    Raises
-    ------
-    TypeError
-        ``cache`` is not a :class:`~course_pkg.gru.GRUCache`.
-    """
-    check_cache("cache", cache, GRUCache)
-    return GRUGates(cache.r, cache.z, cache.n, cache.h)
 
 
 def cell_path_gain(f) -> np.ndarray:
@@ -107,7 +36,7 @@ def cell_path_gain(f) -> np.ndarray:
     Parameters
     ----------
     f : ndarray (N, T, H)
-        Forget-gate values :math:`f_1, \dots, f_T` (``lstm_gates(cache).f``).
+        Forget-gate values :math:`f_1, \dots, f_T` (``cache.f`` of an ``LSTMCache``).
 
     Returns
     -------
@@ -218,11 +147,7 @@ def layer_params(params: Mapping, prefix: str, cell) -> dict:
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
-    cell = as_cell(cell)
-    missing = [prefix + name for name in cell.param_names if prefix + name not in params]
-    if missing:
-        raise ValueError(f"params has no {missing}; its keys are {sorted(params)}")
-    return {name: params[prefix + name] for name in cell.param_names}
+    return as_cell(cell).select(params, prefix)
 
 
 def input_gradient(cell, params: Mapping, x, v) -> np.ndarray:
@@ -262,15 +187,10 @@ def input_gradient(cell, params: Mapping, x, v) -> np.ndarray:
     cell = as_cell(cell)
     x = as_float_array("x", x, ndim=3)
     v = as_float_array("v", v, ndim=1)
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    missing = [name for name in cell.param_names if name not in params]
-    if missing:
-        raise ValueError(f"params must hold the {cell.kind} parameters, missing {missing}")
-    N = x.shape[0]
-    H = np.shape(params[cell.param_names[1]])[0]  # W / Wh is (H, gates * H)
+    params = cell.check_params(params)
+    N, H = x.shape[0], cell.hidden_size(params)
     check_shape("v", v, (H,))
-    h, cache = cell.forward(x, dict(params), cell.zero_state(N, H, x.dtype))
+    h, cache = cell.forward(x, params, cell.zero_state(N, H, x.dtype))
     dh = np.zeros_like(h)
     dh[:, -1] = v
     dx, _, _ = cell.backward(dh, cache)

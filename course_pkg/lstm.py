@@ -28,9 +28,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._time_major import gate_blocks, gate_inputs, input_gradients, previous_state_gradient
+from ._cell_common import over_time, uniform_init
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
-from .activations import sigmoid_unchecked
+from .activations import sigmoid
 
 
 class LSTMStepCache(NamedTuple):
@@ -41,13 +41,17 @@ class LSTMStepCache(NamedTuple):
     c_prev: np.ndarray  # (N, H) cell state before the step
     Wx: np.ndarray  # (D, 4H)
     Wh: np.ndarray  # (H, 4H)
-    gates: np.ndarray  # (N, 4H) activated gates i, f, g, o side by side
+    i: np.ndarray  # (N, H) input gate
+    f: np.ndarray  # (N, H) forget gate
+    g: np.ndarray  # (N, H) candidate cell value
+    o: np.ndarray  # (N, H) output gate
     c: np.ndarray  # (N, H) cell state after the step
     tanh_c: np.ndarray  # (N, H) tanh(c), kept because h = o * tanh(c) needs it in backward
 
 
 class LSTMCache(NamedTuple):
-    """What :func:`lstm_backward_full` needs from a forward pass over a sequence."""
+    """What :func:`lstm_backward` needs from a forward pass over a sequence: every step's
+    :class:`LSTMStepCache` fields, stacked along the time axis."""
 
     x: np.ndarray  # (N, T, D) inputs
     h0: np.ndarray  # (N, H) initial hidden state
@@ -61,6 +65,31 @@ class LSTMCache(NamedTuple):
     h: np.ndarray  # (N, T, H) every hidden state h_1..h_T
     c: np.ndarray  # (N, T, H) every cell state c_1..c_T; c[:, -1] is the final one
     tanh_c: np.ndarray  # (N, T, H) tanh of every cell state
+
+    def step(self, t: int) -> LSTMStepCache:
+        """What :func:`lstm_step_forward` returned as the cache of step ``t`` (0-based)."""
+        h_prev, c_prev = (self.h[:, t - 1], self.c[:, t - 1]) if t > 0 else (self.h0, self.c0)
+        at_t = (a[:, t] for a in (self.i, self.f, self.g, self.o, self.c, self.tanh_c))
+        return LSTMStepCache(self.x[:, t], h_prev, c_prev, self.Wx, self.Wh, *at_t)
+
+
+def param_shapes(D: int, H: int) -> dict:
+    """Shapes of the layer's parameters for input size ``D`` and hidden size ``H``."""
+    return {"Wx": (D, 4 * H), "Wh": (H, 4 * H), "b": (4 * H,)}
+
+
+def init_params(D: int, H: int, rng, dtype=np.float64) -> dict:
+    r"""Random ``Wx``, ``Wh``, ``b``: uniform on :math:`[-1/\sqrt{H}, 1/\sqrt{H}]`, as PyTorch's
+    ``nn.LSTM``, except the forget gate's bias, which starts at 1.
+
+    With :math:`f = \sigma(1 + \dots) \approx 0.73` the cell keeps most of its
+    state from the first step of training on, so gradients reach far back
+    before the network has learnt when to forget (Gers et al. 2000;
+    Jozefowicz et al. 2015).
+    """
+    params = uniform_init(param_shapes, D, H, rng, dtype)
+    params["b"][H : 2 * H] = 1.0  # the gates are stacked i, f, g, o
+    return params
 
 
 def _check_params(x, h_prev, c_prev, Wx, Wh, b, *, x_ndim: int):
@@ -144,15 +173,14 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     array([[0.5]])
     """
     x, h_prev, c_prev, Wx, Wh, b = _check_params(x, h_prev, c_prev, Wx, Wh, b, x_ndim=2)
-    H = h_prev.shape[1]
-    a = x @ Wx + h_prev @ Wh + b  # (N, 4H)
-    gates = sigmoid_unchecked(a)
-    gates[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # g is a candidate value, not a gate
-    i, f, g, o = np.split(gates, 4, axis=1)
+    a = x @ Wx + h_prev @ Wh + b  # (N, 4H): the four gates' pre-activations side by side
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)  # (N, H) each
+    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o)
+    g = np.tanh(a_g)  # a candidate value in (-1, 1), not a gate
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     h = o * tanh_c
-    return h, c, LSTMStepCache(x, h_prev, c_prev, Wx, Wh, gates, c, tanh_c)
+    return h, c, LSTMStepCache(x, h_prev, c_prev, Wx, Wh, i, f, g, o, c, tanh_c)
 
 
 def lstm_step_backward(dh, dc, cache):
@@ -204,8 +232,7 @@ def lstm_step_backward(dh, dc, cache):
     check_cache("cache", cache, LSTMStepCache)
     dh = check_grad("dh", dh, cache.c.shape, cache.c.dtype)
     dc = check_grad("dc", dc, cache.c.shape, cache.c.dtype)
-    i, f, g, o = np.split(cache.gates, 4, axis=1)
-    tanh_c = cache.tanh_c
+    i, f, g, o, tanh_c = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
     dc_total = dc + dh * o * (1.0 - tanh_c * tanh_c)
     da = np.concatenate(
         [
@@ -263,7 +290,8 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
 
     Notes
     -----
-    For :math:`t = 1, \dots, T`:
+    :func:`lstm_step_forward` applied T times, each step starting from the
+    previous step's two states. For :math:`t = 1, \dots, T`:
 
     .. math::
 
@@ -271,65 +299,43 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
         c_t &= \sigma(a_f) \odot c_{t-1} + \sigma(a_i) \odot \tanh(a_g) \\
         h_t &= \sigma(a_o) \odot \tanh(c_t)
 
-    The input projection :math:`x_t W_x + b` does not depend on the state,
-    so it is computed for all steps in one matrix product; only
-    :math:`h_{t-1} W_h` and the element-wise gate arithmetic stay inside the
-    time loop. The loop works on gate-major, time-major buffers
-    (4, T, N, H), so each step reads and writes whole contiguous (N, H)
-    blocks; the returned ``h`` and the cache's arrays are (N, T, H) views.
-    The sigmoid is computed as :math:`\sigma(a) = (1 + \tanh(a/2))/2` with
-    the sigmoid gates' weights halved beforehand (exact: a power of two), so
-    one ``tanh`` call activates all four gates.
+    (The models run a fused version, ``course_pkg._fused.lstm``, that
+    computes the same values faster.)
     """
     x, h0, c0, Wx, Wh, b = _check_params(x, h0, c0, Wx, Wh, b, x_ndim=3)
-    N, T, _ = x.shape
-    H = h0.shape[1]
     if c0 is None:
         c0 = np.zeros_like(h0)
-    scale = (0.5, 0.5, 1.0, 0.5)  # i, f, g, o: the sigmoid gates' pre-activations are halved
-    Wh4 = gate_blocks(Wh, H) * np.array(scale, dtype=x.dtype).reshape(4, 1, 1)  # (4, H, H)
-    gates = gate_inputs(x, Wx, b, scale)  # (4, T, N, H), activated in place below
-    i, f, g, o = gates  # (T, N, H) each
-    h = np.empty((T, N, H), dtype=x.dtype)
-    c = np.empty_like(h)
-    tanh_c = np.empty_like(h)
-    ah = np.empty((4, N, H), dtype=x.dtype)  # h_{t-1} W_h, gate by gate
-    ig = np.empty((N, H), dtype=x.dtype)
-    h_prev, c_prev = h0, c0
+    T = x.shape[1]
+    hs, steps = [], []
+    h_t, c_t = h0, c0
     for t in range(T):
-        np.matmul(h_prev, Wh4, out=ah)
-        gates[:, t] += ah
-        np.tanh(gates[:, t], out=gates[:, t])  # tanh(a/2) for i, f, o; g = tanh(a_g)
-        for sigmoid_gates in (gates[:2, t], o[t]):
-            sigmoid_gates += 1.0
-            sigmoid_gates *= 0.5
-        np.multiply(f[t], c_prev, out=c[t])
-        np.multiply(i[t], g[t], out=ig)
-        c[t] += ig
-        np.tanh(c[t], out=tanh_c[t])
-        np.multiply(o[t], tanh_c[t], out=h[t])
-        h_prev, c_prev = h[t], c[t]
-    i, f, g, o, h, c, tanh_c = (arr.transpose(1, 0, 2) for arr in (i, f, g, o, h, c, tanh_c))
+        h_t, c_t, step = lstm_step_forward(x[:, t], h_t, c_t, Wx, Wh, b)
+        hs.append(h_t)
+        steps.append(step)
+    # every step's states and gates, stacked along the time axis
+    h = over_time(hs, h0)
+    i, f, g, o, c, tanh_c = (
+        over_time([getattr(step, name) for step in steps], h0)
+        for name in ("i", "f", "g", "o", "c", "tanh_c")
+    )
     return h, LSTMCache(x, h0, c0, Wx, Wh, i, f, g, o, h, c, tanh_c)
 
 
-def lstm_backward_full(dh, cache, dc_last=None, dc=None):
-    r"""Backpropagation through time for :func:`lstm_forward`, cell-state gradients included.
+def lstm_backward_with_cell_state(dh, dc, cache):
+    r"""Backpropagation through time for :func:`lstm_forward`, with gradients on both states.
 
     Parameters
     ----------
     dh : ndarray (N, T, H)
         Gradient of the loss with respect to every hidden state ``h_t``
-        coming from above (the output layer). The gradient that flows back
-        through time is added to it here.
+        coming from above (the output layer) only. The gradient that flows
+        back through time is added to it here.
+    dc : ndarray (N, T, H) or None
+        Gradient of the loss with respect to every cell state ``c_t`` from
+        outside the layer, for a loss that reads cell states: a decoder that
+        starts from the final one (``dc[:, -1]``), or the next chunk of
+        truncated BPTT. None means zeros.
     cache : LSTMCache
-    dc_last : ndarray (N, H), optional
-        Extra gradient on the final cell state ``cache.c[:, -1]``, for
-        example from a decoder that started from it. None means zeros.
-    dc : ndarray (N, T, H), optional
-        Extra gradient on every cell state ``cache.c``, for a loss that reads
-        cell states at other steps (an encoder whose sequences end at
-        different lengths hands over ``c`` at each one's last real step).
 
     Returns
     -------
@@ -351,88 +357,43 @@ def lstm_backward_full(dh, cache, dc_last=None, dc=None):
 
     Notes
     -----
-    Going back from :math:`t = T`, two gradients flow through time: into
-    :math:`h_t`, :math:`\bar h_t = dh_t + \delta_{t+1} W_h^\top` (the upstream
-    gradient plus what step :math:`t+1` sends back, :math:`\delta` being the
-    gradient at the gate pre-activations), and into :math:`c_t`,
+    Going back from :math:`t = T`, each step receives two gradients from
+    step :math:`t+1`, one on :math:`h_t` and one on :math:`c_t`, adds them
+    to the ones from outside, and :func:`lstm_step_backward` does the rest.
+    On the cell state the path back is
 
-    .. math::
+    .. math:: \bar c_{t-1} = \bar c_t \odot f_t,
 
-        \bar c_t = \bar c_{t+1} \odot f_{t+1}
-                   + \bar h_t \odot o_t \odot (1 - \tanh^2 c_t),
-
-    an additive path with no weight matrix and no squashing derivative: this
-    is the constant error carousel that lets an LSTM learn dependencies over
-    hundreds or thousands of steps, where the vanilla RNN's gradient is
-    multiplied by :math:`W^\top` and :math:`\tanh'` at every step and fades.
-
-    Each step computes the pre-activation gradients :math:`\delta_t` of the
-    four gates block by block, then lays them side by side in a (T, N, 4H)
-    array, so that :math:`\delta_t W_h^\top` is one matrix product; after
-    the loop ``dx``, ``dWx``, ``dWh`` and ``db`` are one matrix product (or
-    sum) each over all steps at once.
+    with no weight matrix and no squashing derivative: the constant error
+    carousel that lets an LSTM learn dependencies over hundreds of steps,
+    where the vanilla RNN's gradient is multiplied by :math:`W^\top` and
+    :math:`\tanh'` at every step and fades. The weights are shared by all
+    steps, so their gradients are sums over time.
     """
     check_cache("cache", cache, LSTMCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
+    dc = np.zeros_like(dh) if dc is None else check_grad("dc", dc, dh.shape, dh.dtype)
     N, T, H = dh.shape
-    if dc_last is not None:
-        dc_last = check_grad("dc_last", dc_last, (N, H), dh.dtype)
-    if dc is not None:
-        dc = check_grad("dc", dc, (N, T, H), dh.dtype)
-    # (T, N, H) views; each step is a contiguous block when the cache comes from lstm_forward
-    i, f, g, o, h, c, tanh_c = (
-        arr.transpose(1, 0, 2)
-        for arr in (cache.i, cache.f, cache.g, cache.o, cache.h, cache.c, cache.tanh_c)
-    )
-    da = np.empty((T, N, 4 * H), dtype=dh.dtype)  # gradients at the pre-activations
-    local = np.empty((4, N, H), dtype=dh.dtype)  # one step's da, gate by gate
-    da_i, da_f, da_g, da_o = local
-    Wh_T = np.ascontiguousarray(cache.Wh.T)  # (4H, H)
-    dh_t = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sent back, then all of dh_t
-    # copy dc_last so that even for T = 0 the returned dc0 is not the caller's array
-    dc_t = np.zeros((N, H), dtype=dh.dtype) if dc_last is None else dc_last.copy()
-    h_to_c = np.empty((N, H), dtype=dh.dtype)
-    for t in range(T - 1, -1, -1):
-        dh_t += dh[:, t]  # dh_t is our own buffer: the caller's dh is never written to
-        # c_t reaches the loss through step t+1 (dc_t so far) and through h_t
-        np.multiply(tanh_c[t], tanh_c[t], out=h_to_c)
-        np.subtract(1.0, h_to_c, out=h_to_c)  # tanh' = 1 - tanh^2
-        h_to_c *= o[t]
-        h_to_c *= dh_t
-        dc_t += h_to_c
-        if dc is not None:
-            dc_t += dc[:, t]
-        # local derivative (sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2) times
-        # what the gate multiplies, times the gradient that reaches it
-        np.subtract(1.0, i[t], out=da_i)
-        da_i *= i[t]
-        da_i *= g[t]
-        np.subtract(1.0, f[t], out=da_f)
-        da_f *= f[t]
-        da_f *= c[t - 1] if t else cache.c0
-        np.multiply(g[t], g[t], out=da_g)
-        np.subtract(1.0, da_g, out=da_g)
-        da_g *= i[t]
-        local[:3] *= dc_t  # i, f and g reach the loss through c_t
-        np.subtract(1.0, o[t], out=da_o)
-        da_o *= o[t]
-        da_o *= tanh_c[t]
-        da_o *= dh_t  # o reaches it through h_t
-        dc_t *= f[t]  # the constant error carousel: dc_{t-1}
-        # side by side, as the gates' columns of W_h are: one matrix product
-        np.copyto(da[t].reshape(N, 4, H), local.transpose(1, 0, 2))
-        np.matmul(da[t], Wh_T, out=dh_t)
-    dx, dWx, db = input_gradients(cache.x, cache.Wx, da)
-    dWh = previous_state_gradient(cache.h0, h, da)
-    return dx, dh_t, dc_t, dWx, dWh, db
+    dx = np.empty_like(cache.x)
+    dWx, dWh, db = np.zeros_like(cache.Wx), np.zeros_like(cache.Wh), np.zeros(4 * H, dh.dtype)
+    dh_next = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sends back to h_t
+    dc_next = np.zeros((N, H), dtype=dh.dtype)  # ... and to c_t
+    for t in reversed(range(T)):
+        dx[:, t], dh_next, dc_next, dWx_t, dWh_t, db_t = lstm_step_backward(
+            dh[:, t] + dh_next, dc[:, t] + dc_next, cache.step(t)
+        )
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    return dx, dh_next, dc_next, dWx, dWh, db
 
 
 def lstm_backward(dh, cache):
     r"""Backpropagation through time for :func:`lstm_forward`.
 
-    The common case of :func:`lstm_backward_full`: the loss depends on the
-    hidden states only, and the gradient of the initial cell state is not
-    needed.
+    The common case of :func:`lstm_backward_with_cell_state`: the loss
+    depends on the hidden states only, and the gradient of the initial cell
+    state is not needed.
 
     Parameters
     ----------
@@ -451,7 +412,7 @@ def lstm_backward(dh, cache):
     Raises
     ------
     TypeError, ValueError
-        As :func:`lstm_backward_full`.
+        As :func:`lstm_backward_with_cell_state`.
     """
-    dx, dh0, _, dWx, dWh, db = lstm_backward_full(dh, cache)
+    dx, dh0, _, dWx, dWh, db = lstm_backward_with_cell_state(dh, None, cache)
     return dx, dh0, dWx, dWh, db

@@ -3,8 +3,15 @@ r"""Models: thin classes over the functional layers.
 Taught in "Architecture types" (``book/04_architectures``) and
 "Applications" (``book/10_applications``). Each model holds a flat dict
 ``params`` of arrays and the configuration; it has no hidden state between
-calls. ``loss_and_grads(...)`` returns the loss and one gradient per entry of
-``params``, which is all :func:`course_pkg.train.fit` and the optimizers need.
+calls. Every model has the same three methods:
+
+- ``forward(inputs...)`` returns ``(outputs, cache)``;
+- ``backward(doutputs, cache)`` returns one gradient per entry of ``params``;
+- ``loss_and_grads(batch...)`` returns ``(loss, grads)``, which is all
+  :func:`course_pkg.train.fit` and the optimizers need.
+
+The states that truncated BPTT carries from one chunk to the next travel in
+a :class:`CarriedState`, passed to :meth:`CharLM.loss_and_grads`.
 
 - :class:`CharLM`: one-to-many / many-to-many language model over characters.
 - :class:`SequenceClassifier`: many-to-one (sentiment, the adding problem).
@@ -35,6 +42,7 @@ gives exactly the results of ``train=False``.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -145,15 +153,54 @@ def sample_from_logits(logits, rng, temperature: float = 1.0, top_k: int | None 
     return np.minimum((np.cumsum(probs, axis=1) < u).sum(axis=1), K - 1).astype(np.int64)
 
 
-class LMCache(NamedTuple):
-    emb: object
-    stack: object
-    dense: object
+class ManyToManyCache(NamedTuple):
+    """What the backward pass of a model with an output at every step needs."""
+
+    emb: object  # the embedding's cache
+    stack: object  # the recurrent stack's StackCache
+    dense: object  # the output layer's cache
     drop_in: DropoutCache | None = None  # dropout on the embedded tokens (N, T, D)
     drop_out: DropoutCache | None = None  # dropout on the top states (N, T, H)
 
 
-class CharLM:
+@dataclass
+class CarriedState:
+    """The recurrent states that one chunk of truncated BPTT hands to the next.
+
+    Give the same object to :meth:`CharLM.loss_and_grads` for every chunk of
+    a pass over the text: each call starts from ``states`` and leaves the
+    chunk's final states there. No gradient crosses from one chunk to the
+    next; only the values do. A fresh object (``states=None``) starts from
+    zero states.
+    """
+
+    states: list | None = None  # one state tuple per layer, or None for zeros
+
+
+class _ManyToMany:
+    """Embedding, recurrent stack and output layer at every step: what :class:`CharLM` and
+    :class:`SequenceTagger` share. Subclasses set ``params``, ``stack``, ``vocab_size``,
+    ``dropout`` and ``variational``."""
+
+    def _forward(self, ids, states0, lengths, train: bool, rng):
+        active = _check_train(train, rng, self.dropout)
+        ids = as_index_array("ids", ids, ndim=2, upper=self.vocab_size)
+        x, emb_cache = embedding_forward(ids, self.params["E"])
+        x, drop_in = _drop(x, self.dropout, rng, active, self.variational)
+        h, stack_cache = self.stack.forward(x, self.params, states0, lengths=lengths)
+        h, drop_out = _drop(h, self.dropout, rng, active, self.variational)
+        logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
+        return logits, ManyToManyCache(emb_cache, stack_cache, dense_cache, drop_in, drop_out)
+
+    def backward(self, dlogits, cache: ManyToManyCache) -> dict:
+        """Gradients of every parameter from ``dlogits`` (N, T, K), the gradient of the logits."""
+        dh, dV, dc = dense_backward(dlogits, cache.dense)
+        dx, _, grads = self.stack.backward(_undrop(dh, cache.drop_out), cache.stack)
+        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc)
+        return grads
+
+
+class CharLM(_ManyToMany):
     r"""Character language model: embedding, recurrent stack, output layer at every step.
 
     .. math:: x_t = E[\text{id}_t], \quad h_t = \text{cell}(x_t, h_{t-1}), \quad
@@ -202,33 +249,24 @@ class CharLM:
     def forward(self, ids, states0=None, *, train: bool = False, rng=None):
         """Logits (N, T, K) for ids (N, T), and the cache for :meth:`backward`.
 
-        ``train=True`` with ``rng`` (a Generator) applies dropout if
-        ``dropout > 0``; the default is the deterministic evaluation pass.
+        ``states0`` (one state tuple per layer; None: zeros) is where the
+        recurrence starts. ``train=True`` with ``rng`` (a Generator) applies
+        dropout if ``dropout > 0``; the default is the deterministic
+        evaluation pass.
         """
-        active = _check_train(train, rng, self.dropout)
-        ids = as_index_array("ids", ids, ndim=2, upper=self.vocab_size)
-        x, emb_cache = embedding_forward(ids, self.params["E"])
-        x, drop_in = _drop(x, self.dropout, rng, active, self.variational)
-        h, stack_cache = self.stack.forward(x, self.params, states0)
-        h, drop_out = _drop(h, self.dropout, rng, active, self.variational)
-        logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
-        return logits, LMCache(emb_cache, stack_cache, dense_cache, drop_in, drop_out)
+        return self._forward(ids, states0, None, train, rng)
 
-    def backward(self, dlogits, cache: LMCache) -> dict:
-        dh, dV, dc = dense_backward(dlogits, cache.dense)
-        dx, _, grads = self.stack.backward(_undrop(dh, cache.drop_out), cache.stack)
-        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc)
-        return grads
-
-    def loss_and_grads(self, inputs, targets, states0=None, *, train: bool = False, rng=None):
-        """Mean cross-entropy per character, its gradients, and the final states.
+    def loss_and_grads(self, inputs, targets, carry=None, *, train: bool = False, rng=None):
+        """Mean cross-entropy per character and its gradients.
 
         Parameters
         ----------
         inputs, targets : ndarray (N, T) of int
             ``targets`` is ``inputs`` shifted one character ahead.
-        states0 : list of state tuples, optional
-            The final states of the previous chunk (truncated BPTT).
+        carry : CarriedState, optional
+            Truncated BPTT: the chunk starts from ``carry.states`` and its
+            final states are left there for the next chunk. None: start from
+            zero states and keep nothing.
         train : bool
             True to apply dropout (if ``dropout > 0``).
         rng : numpy.random.Generator, optional
@@ -238,11 +276,15 @@ class CharLM:
         -------
         loss : float (nats per character)
         grads : dict
-        final_states : list of state tuples, to pass as the next chunk's ``states0``
         """
+        if carry is not None and not isinstance(carry, CarriedState):
+            raise TypeError(f"carry must be a CarriedState, got {type(carry).__name__}")
+        states0 = None if carry is None else carry.states
         logits, cache = self.forward(inputs, states0, train=train, rng=rng)
         loss, dlogits = softmax_cross_entropy(logits, targets)
-        return loss, self.backward(dlogits, cache), self.stack.final_states(cache.stack)
+        if carry is not None:
+            carry.states = self.stack.final_states(cache.stack)
+        return loss, self.backward(dlogits, cache)
 
     def evaluate(self, ids, seq_len: int = 100) -> float:
         """Mean cross-entropy (nats per character) over a 1-D id stream, state carried."""
@@ -276,38 +318,19 @@ class CharLM:
 
 
 class ManyToOneCache(NamedTuple):
-    emb: object
-    stack: object
-    dense: object
+    """What the backward pass of a many-to-one model needs."""
+
+    emb: object  # the embedding's cache, None for feature inputs
+    stack: object  # the recurrent stack's StackCache
+    dense: object  # the output layer's cache
     last: np.ndarray  # (N,) index of each sequence's last real step
     drop_in: DropoutCache | None = None  # dropout on the inputs (N, T, D)
     drop_out: DropoutCache | None = None  # dropout on the last states (N, H)
 
 
-class SequenceClassifier:
-    r"""Many-to-one model: read a whole sequence, predict from its last state.
-
-    .. math:: \hat y = g(h_{L} V + c)
-
-    with :math:`L` each sequence's own length and :math:`g` the sigmoid
-    (``loss="bce"``, binary log loss), the softmax (``loss="ce"``) or the
-    identity (``loss="mse"``, regression).
-
-    Parameters
-    ----------
-    hidden_size : int
-    rng : numpy.random.Generator
-    vocab_size : int, optional
-        Inputs are token ids (N, T), looked up in an embedding of size ``embed_dim``.
-    input_size : int, optional
-        Inputs are features (N, T, input_size). Give exactly one of the two.
-    n_outputs : int
-        1 for "bce"; the number of classes for "ce"; the target size for "mse".
-    loss : {"bce", "ce", "mse"}
-    cell, embed_dim, num_layers, dtype, dropout, variational
-        As in :class:`CharLM`. Dropout acts on the inputs (embedded or
-        features) and on the last state read by the output layer.
-    """
+class _ManyToOne:
+    """Read a whole sequence, predict from each sequence's last real state: what
+    :class:`SequenceClassifier` and :class:`Forecaster` share."""
 
     LOSSES = ("bce", "ce", "mse")
 
@@ -411,11 +434,47 @@ class SequenceClassifier:
         return out
 
 
-class Forecaster(SequenceClassifier):
+class SequenceClassifier(_ManyToOne):
+    r"""Many-to-one model: read a whole sequence, predict from its last state.
+
+    .. math:: \hat y = g(h_{L} V + c)
+
+    with :math:`L` each sequence's own length and :math:`g` the sigmoid
+    (``loss="bce"``, binary log loss), the softmax (``loss="ce"``) or the
+    identity (``loss="mse"``, regression).
+
+    Parameters
+    ----------
+    hidden_size : int
+    rng : numpy.random.Generator
+    vocab_size : int, optional
+        Inputs are token ids (N, T), looked up in an embedding of size ``embed_dim``.
+    input_size : int, optional
+        Inputs are features (N, T, input_size). Give exactly one of the two.
+    n_outputs : int
+        1 for "bce"; the number of classes for "ce"; the target size for "mse".
+    loss : {"bce", "ce", "mse"}
+    cell, embed_dim, num_layers, dtype, dropout, variational
+        As in :class:`CharLM`. Dropout acts on the inputs (embedded or
+        features) and on the last state read by the output layer.
+    """
+
+
+class Forecaster(_ManyToOne):
     """Many-to-one regression: a window of a series (N, T, input_size) -> the next ``horizon``
     values (N, horizon), trained with mean squared error.
 
-    ``dropout`` and ``variational`` are passed on to :class:`SequenceClassifier`."""
+    Parameters
+    ----------
+    hidden_size : int
+    rng : numpy.random.Generator
+    horizon : int
+        How many values ahead it predicts.
+    input_size : int
+        Features per step of the series.
+    cell, num_layers, dtype, dropout, variational
+        As in :class:`SequenceClassifier`.
+    """
 
     def __init__(
         self,
@@ -444,7 +503,7 @@ class Forecaster(SequenceClassifier):
         )
 
 
-class SequenceTagger:
+class SequenceTagger(_ManyToMany):
     """Synced many-to-many: one tag per token, optionally reading both directions.
 
     Parameters
@@ -486,14 +545,7 @@ class SequenceTagger:
 
     def forward(self, ids, lengths=None, *, train: bool = False, rng=None):
         """Logits (N, T, n_tags) and the cache; ``train=True`` with ``rng`` applies dropout."""
-        active = _check_train(train, rng, self.dropout)
-        ids = as_index_array("ids", ids, ndim=2, upper=self.vocab_size)
-        x, emb_cache = embedding_forward(ids, self.params["E"])
-        x, drop_in = _drop(x, self.dropout, rng, active, self.variational)
-        h, stack_cache = self.stack.forward(x, self.params, lengths=lengths)
-        h, drop_out = _drop(h, self.dropout, rng, active, self.variational)
-        logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
-        return logits, LMCache(emb_cache, stack_cache, dense_cache, drop_in, drop_out)
+        return self._forward(ids, None, lengths, train, rng)
 
     def loss_and_grads(self, ids, tags, lengths=None, *, train: bool = False, rng=None):
         """Mean cross-entropy over the real (unpadded) tokens, and the gradients.
@@ -506,10 +558,7 @@ class SequenceTagger:
         if lengths is not None:
             mask = (np.arange(T)[None, :] < np.asarray(lengths)[:, None]).astype(logits.dtype)
         loss, dlogits = softmax_cross_entropy(logits, tags, mask)
-        dh, dV, dc = dense_backward(dlogits, cache.dense)
-        dx, _, grads = self.stack.backward(_undrop(dh, cache.drop_out), cache.stack)
-        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc)
-        return loss, grads
+        return loss, self.backward(dlogits, cache)
 
     def predict(self, ids, lengths=None):
         """Most likely tag per token (N, T); padded positions hold 0."""
@@ -521,11 +570,13 @@ class SequenceTagger:
 
 
 class Seq2SeqCache(NamedTuple):
-    src_emb: object
-    enc: object
-    tgt_emb: object
-    dec: object
-    dense: object
+    """What :meth:`EncoderDecoder.backward` needs from :meth:`EncoderDecoder.forward`."""
+
+    src_emb: object  # the source embedding's cache
+    enc: object  # the encoder's StackCache
+    tgt_emb: object  # the target embedding's cache
+    dec: object  # the decoder's StackCache
+    dense: object  # the output layer's cache
 
 
 class EncoderDecoder:
@@ -582,25 +633,38 @@ class EncoderDecoder:
         logits, _ = dense_forward(h[:, 0], self.params["V"], self.params["c"])
         return logits, self.decoder.final_states(cache)
 
-    def loss_and_grads(self, src, src_lengths, tgt_in, tgt_out, tgt_mask):
-        """Teacher-forced mean cross-entropy over the real target tokens, and the gradients."""
+    def forward(self, src, src_lengths, tgt_in):
+        """Teacher-forced logits (N, T_tgt, K) for ``tgt_in`` after reading ``src``, and the cache.
+
+        ``src`` (N, T_src) ids, each sequence ``src_lengths`` long (None: all
+        of it); ``tgt_in`` (N, T_tgt) the target ids shifted right, starting
+        with ``<bos>``.
+        """
         states, src_emb, enc_cache = self.encode(src, src_lengths)
         tgt_in = as_index_array("tgt_in", tgt_in, ndim=2, upper=self.tgt_vocab)
         y, tgt_emb = embedding_forward(tgt_in, self.params["E_tgt"])
         h, dec_cache = self.decoder.forward(y, self.params, states)
         logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
-        loss, dlogits = softmax_cross_entropy(logits, tgt_out, tgt_mask)
+        return logits, Seq2SeqCache(src_emb, enc_cache, tgt_emb, dec_cache, dense_cache)
 
-        dh, dV, dc = dense_backward(dlogits, dense_cache)
-        dy, dstates0, grads = self.decoder.backward(dh, dec_cache)
-        grads.update(E_tgt=embedding_backward(dy, tgt_emb), V=dV, c=dc)
+    def backward(self, dlogits, cache: Seq2SeqCache) -> dict:
+        """Gradients of every parameter from ``dlogits`` (N, T_tgt, K)."""
+        dh, dV, dc = dense_backward(dlogits, cache.dense)
+        dy, dstates0, grads = self.decoder.backward(dh, cache.dec)
+        grads.update(E_tgt=embedding_backward(dy, cache.tgt_emb), V=dV, c=dc)
         # the decoder's initial states are the encoder's final states
         dx, _, enc_grads = self.encoder.backward(
-            np.zeros_like(enc_cache.outputs[-1]), enc_cache, dstates0
+            np.zeros_like(cache.enc.outputs[-1]), cache.enc, dstates0
         )
         grads.update(enc_grads)
-        grads["E_src"] = embedding_backward(dx, src_emb)
-        return loss, grads
+        grads["E_src"] = embedding_backward(dx, cache.src_emb)
+        return grads
+
+    def loss_and_grads(self, src, src_lengths, tgt_in, tgt_out, tgt_mask):
+        """Teacher-forced mean cross-entropy over the real target tokens, and the gradients."""
+        logits, cache = self.forward(src, src_lengths, tgt_in)
+        loss, dlogits = softmax_cross_entropy(logits, tgt_out, tgt_mask)
+        return loss, self.backward(dlogits, cache)
 
     def greedy_decode(self, src, src_lengths, bos: int, eos: int, max_len: int):
         """Decode by feeding back the most likely token; (N, max_len) ids, 0 after ``eos``."""

@@ -100,7 +100,7 @@ class ReservoirClassifier:
                 f"forward must be callable like rnn_forward, got {type(forward).__name__}"
             )
         if forward is None:
-            from .rnn import rnn_forward as forward
+            from ._fused.rnn import rnn_forward as forward
         self.forward = forward
         self.embedding = rng.standard_normal((V, E))  # (V, E)
         self.U = rng.standard_normal((E, H)) / np.sqrt(E)  # (E, H): inputs of unit scale

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._time_major import input_gradients, previous_state_gradient
+from ._cell_common import uniform_init
 from ._validate import as_float_array, check_cache, check_grad, check_shape, common_dtype
 
 
@@ -39,6 +39,21 @@ class RNNCache(NamedTuple):
     U: np.ndarray  # (D, H)
     W: np.ndarray  # (H, H)
     h: np.ndarray  # (N, T, H) every state h_1..h_T
+
+    def step(self, t: int) -> RNNStepCache:
+        """What :func:`rnn_step_forward` returned as the cache of step ``t`` (0-based)."""
+        h_prev = self.h[:, t - 1] if t > 0 else self.h0
+        return RNNStepCache(self.x[:, t], h_prev, self.U, self.W, self.h[:, t])
+
+
+def param_shapes(D: int, H: int) -> dict:
+    """Shapes of the layer's parameters for input size ``D`` and hidden size ``H``."""
+    return {"U": (D, H), "W": (H, H), "b": (H,)}
+
+
+def init_params(D: int, H: int, rng, dtype=np.float64) -> dict:
+    r"""Random ``U``, ``W``, ``b``, uniform on :math:`[-1/\sqrt{H}, 1/\sqrt{H}]` like ``nn.RNN``."""
+    return uniform_init(param_shapes, D, H, rng, dtype)
 
 
 def _check_params(x, h_prev, U, W, b, *, x_ndim: int):
@@ -151,29 +166,29 @@ def rnn_forward(x, h0, U, W, b):
         Hidden state at every step; ``h[:, -1]`` is the final state.
     cache : RNNCache
 
+    Raises
+    ------
+    TypeError
+        Non-float arrays, or float32 mixed with float64.
+    ValueError
+        Shapes that do not fit together, or NaN/inf values.
+
     Notes
     -----
     .. math:: h_t = \tanh(x_t U + h_{t-1} W + b), \quad t = 1, \dots, T
 
-    The input projection :math:`x_t U + b` does not depend on the previous
-    state, so it is computed for all steps in one matrix product; only
-    :math:`h_{t-1} W` stays inside the time loop. The loop works on a
-    time-major (T, N, H) buffer, so each step writes one contiguous block;
-    the returned ``h`` is an (N, T, H) view of it.
+    The same ``U``, ``W`` and ``b`` serve every step: the loop below is
+    :func:`rnn_step_forward` applied T times. (The models run a fused
+    version, ``course_pkg._fused.rnn``, that computes the same values
+    faster.)
     """
     x, h0, U, W, b = _check_params(x, h0, U, W, b, x_ndim=3)
     N, T, _ = x.shape
-    H = h0.shape[1]
-    h = np.matmul(x.transpose(1, 0, 2), U)  # (T, N, H): input projections of all steps
-    h += b
-    hW = np.empty((N, H), dtype=h.dtype)
-    h_prev = h0
+    h = np.empty((N, T, h0.shape[1]), dtype=x.dtype)
+    h_t = h0
     for t in range(T):
-        np.matmul(h_prev, W, out=hW)
-        h[t] += hW
-        np.tanh(h[t], out=h[t])
-        h_prev = h[t]
-    h = h.transpose(1, 0, 2)
+        h_t, _ = rnn_step_forward(x[:, t], h_t, U, W, b)
+        h[:, t] = h_t
     return h, RNNCache(x, h0, U, W, h)
 
 
@@ -184,8 +199,8 @@ def rnn_backward(dh, cache):
     ----------
     dh : ndarray (N, T, H)
         Gradient of the loss with respect to every hidden state ``h_t``
-        coming from above (the output layer). The gradient that flows back
-        through time is added to it here.
+        coming from above (the output layer) only. The gradient that flows
+        back through time is added to it here.
     cache : RNNCache
 
     Returns
@@ -196,32 +211,36 @@ def rnn_backward(dh, cache):
     dW : ndarray (H, H)
     db : ndarray (H,)
 
+    Raises
+    ------
+    TypeError
+        A cache of the wrong type, or a gradient in another dtype.
+    ValueError
+        A gradient of the wrong shape, or NaN/inf values.
+
     Notes
     -----
     Going backwards from :math:`t = T`, the total gradient at :math:`h_t` is
     the upstream one plus what step :math:`t+1` sends back,
-    :math:`g_t = dh_t + \delta_{t+1} W^\top`, and
-    :math:`\delta_t = g_t \odot (1 - h_t^2)`. Because ``U``, ``W`` and ``b``
-    are shared by all steps, their gradients are sums over time:
+    :math:`dh_t + \delta_{t+1} W^\top`, and :func:`rnn_step_backward` does
+    the rest of the step. Because ``U``, ``W`` and ``b`` are shared by all
+    steps, their gradients are sums over time:
     :math:`dU = \sum_t x_t^\top \delta_t`, :math:`dW = \sum_t h_{t-1}^\top \delta_t`,
-    :math:`db = \sum_t \delta_t`.
+    :math:`db = \sum_t \delta_t`, with :math:`\delta_t` the gradient at
+    step t's pre-activation.
     """
     check_cache("cache", cache, RNNCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
     N, T, H = dh.shape
-    h = cache.h.transpose(1, 0, 2)  # (T, N, H); contiguous steps when it comes from rnn_forward
-    W_T = np.ascontiguousarray(cache.W.T)
-    delta = np.empty((T, N, H), dtype=dh.dtype)  # gradient at each step's pre-activation
-    dh_t = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sent back, then all of dh_t
-    for t in range(T - 1, -1, -1):
-        dh_t += dh[:, t]  # dh_t is our own buffer: the caller's dh is never written to
-        np.multiply(h[t], h[t], out=delta[t])
-        np.subtract(1.0, delta[t], out=delta[t])  # tanh' = 1 - tanh^2
-        delta[t] *= dh_t
-        np.matmul(delta[t], W_T, out=dh_t)
-    dx, dU, db = input_gradients(cache.x, cache.U, delta)
-    dW = previous_state_gradient(cache.h0, h, delta)
-    return dx, dh_t, dU, dW, db
+    dx = np.empty_like(cache.x)
+    dU, dW, db = np.zeros_like(cache.U), np.zeros_like(cache.W), np.zeros(H, dtype=dh.dtype)
+    dh_next = np.zeros((N, H), dtype=dh.dtype)  # what step t+1 sends back to h_t
+    for t in reversed(range(T)):
+        dx[:, t], dh_next, dU_t, dW_t, db_t = rnn_step_backward(dh[:, t] + dh_next, cache.step(t))
+        dU += dU_t
+        dW += dW_t
+        db += db_t
+    return dx, dh_next, dU, dW, db
 
 
 def rnn_num_params(D: int, H: int, K: int = 0) -> int:

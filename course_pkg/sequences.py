@@ -28,19 +28,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_shape, common_dtype
+from ._validate import as_float_array, as_index_array, check_int, check_shape, common_dtype
 from .activations import relu, sigmoid, tanh
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    """Return ``value`` as an int >= ``minimum``, or raise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_lengths(lengths) -> np.ndarray:
@@ -93,7 +84,7 @@ def padding_fraction(lengths, pad_to: int | None = None) -> float:
     """
     lengths = _check_lengths(lengths)
     longest = int(lengths.max())
-    T = longest if pad_to is None else _check_int("pad_to", pad_to, 1)
+    T = longest if pad_to is None else check_int("pad_to", pad_to, 1)
     if T < longest:
         raise ValueError(
             f"pad_to={T} is shorter than the longest sequence ({longest}); padding cannot "
@@ -133,7 +124,7 @@ def batch_padding_fraction(lengths, batch_size: int, sort: bool = False) -> floa
     0.0
     """
     lengths = _check_lengths(lengths)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     if sort:
         lengths = np.sort(lengths, kind="stable")
     padded = 0
@@ -168,7 +159,7 @@ def fraction_truncated(lengths, max_len: int) -> float:
     0.5
     """
     lengths = _check_lengths(lengths)
-    max_len = _check_int("max_len", max_len, 1)
+    max_len = check_int("max_len", max_len, 1)
     return float(np.mean(lengths > max_len))
 
 
@@ -270,7 +261,7 @@ def feedforward_param_count(T: int, D: int, H: int, K: int) -> int:
     >>> feedforward_param_count(10, 3, 4, 1)  # 120 + 4 + 4 + 1
     129
     """
-    T, D, H, K = (_check_int(n, v, 1) for n, v in (("T", T), ("D", D), ("H", H), ("K", K)))
+    T, D, H, K = (check_int(n, v, 1) for n, v in (("T", T), ("D", D), ("H", H), ("K", K)))
     return T * D * H + H + H * K + K
 
 

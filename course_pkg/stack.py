@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_cache, check_lengths
+from ._validate import as_float_array, check_cache, check_int, check_lengths
 from .bidirectional import MERGES, bidirectional_backward, bidirectional_forward
 from .cells import as_cell
 
@@ -69,11 +69,9 @@ class RecurrentStack:
         bidirectional_functions: tuple | None = None,
     ):
         self.cell = as_cell(cell)
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+        input_size = check_int("input_size", input_size, 1)
+        hidden_size = check_int("hidden_size", hidden_size, 1)
+        num_layers = check_int("num_layers", num_layers, 1)
         if merge not in MERGES:
             raise ValueError(f"merge must be one of {MERGES}, got {merge!r}")
         self.input_size = int(input_size)
@@ -115,12 +113,6 @@ class RecurrentStack:
                     params[key + name] = value
         return params
 
-    def _select(self, params: dict, key: str) -> dict:
-        missing = [key + n for n in self.cell.param_names if key + n not in params]
-        if missing:
-            raise ValueError(f"params is missing {missing}")
-        return {n: params[key + n] for n in self.cell.param_names}
-
     def forward(self, x, params: dict, states0: list | None = None, lengths=None):
         """Run all layers.
 
@@ -156,8 +148,8 @@ class RecurrentStack:
             if self.bidirectional:
                 h, cache = self.bidirectional_functions[0](
                     h,
-                    self._select(params, keys[0]),
-                    self._select(params, keys[1]),
+                    self.cell.select(params, keys[0]),
+                    self.cell.select(params, keys[1]),
                     self.cell,
                     lengths,
                     self.merge,
@@ -168,7 +160,7 @@ class RecurrentStack:
                     if states0 is None
                     else states0[layer]
                 )
-                h, cache = self.cell.forward(h, self._select(params, keys[0]), state0)
+                h, cache = self.cell.forward(h, self.cell.select(params, keys[0]), state0)
             outputs.append(h)
             caches.append(cache)
         return h, StackCache(tuple(outputs), tuple(caches), lengths)

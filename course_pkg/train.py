@@ -16,7 +16,9 @@ from typing import NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._validate import check_int
 from .datasets import char_lm_batches
+from .models import CarriedState
 from .optim import clip_grad_norm, clip_grad_value
 
 
@@ -52,7 +54,8 @@ def fit(
     patience: int | None = None,
     progress: bool = False,
     on_epoch_end: Callable[[int, History], None] | None = None,
-    loss_and_grads: Callable | None = None,
+    dropout_rng: np.random.Generator | None = None,
+    clip: Callable[[dict], dict] | None = None,
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
@@ -63,7 +66,8 @@ def fit(
         ``loss_and_grads(*batch) -> (loss, grads)``.
     batches : callable
         ``batches(epoch)`` returns the epoch's batches, each a tuple of the
-        arguments of ``loss_and_grads``.
+        arguments of ``loss_and_grads`` (for truncated BPTT, with the
+        epoch's :class:`~course_pkg.models.CarriedState` last).
     optimizer
         Has ``step(params, grads)`` (see :mod:`course_pkg.optim`).
     epochs : int
@@ -80,8 +84,13 @@ def fit(
         Show a tqdm progress bar over epochs.
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, history)``, e.g. to print samples.
-    loss_and_grads : callable, optional
-        Replaces ``model.loss_and_grads`` (used to carry state across batches).
+    dropout_rng : numpy.random.Generator, optional
+        Train with dropout: every step calls
+        ``model.loss_and_grads(*batch, train=True, rng=dropout_rng)``, so the
+        masks come from this generator. None: ``model.loss_and_grads(*batch)``.
+    clip : callable, optional
+        ``clip(grads) -> grads``, your own clipping, applied to every step's
+        gradients before the update (after ``clip_norm`` and ``clip_value``).
 
     Notes
     -----
@@ -89,18 +98,23 @@ def fit(
     gradient norm is not finite: the parameters would be garbage after that
     step, and the record shows where it happened.
     """
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = check_int("epochs", epochs, 1)
     if patience is not None and val_loss is None:
         raise ValueError("patience (early stopping) needs a val_loss function")
-    step_fn = loss_and_grads or model.loss_and_grads
+    if dropout_rng is not None and not isinstance(dropout_rng, np.random.Generator):
+        raise TypeError(
+            f"dropout_rng must be a numpy.random.Generator, got {type(dropout_rng).__name__}"
+        )
+    if clip is not None and not callable(clip):
+        raise TypeError(f"clip must be callable, got {type(clip).__name__}")
+    options = {} if dropout_rng is None else {"train": True, "rng": dropout_rng}
     history = History()
     best, best_params, waited = np.inf, None, 0
     bar = tqdm(range(epochs), disable=not progress, desc="epochs")
     for epoch in bar:
         losses = []
         for batch in batches(epoch):
-            loss, grads = step_fn(*batch)
+            loss, grads = model.loss_and_grads(*batch, **options)
             norm = _gradient_norm(grads)
             history.grad_norm.append(norm)
             losses.append(float(loss))
@@ -112,6 +126,8 @@ def fit(
                 grads, _ = clip_grad_norm(grads, clip_norm)
             if clip_value is not None:
                 grads = clip_grad_value(grads, clip_value)
+            if clip is not None:
+                grads = clip(grads)
             optimizer.step(model.params, grads)
         history.train_loss.append(float(np.mean(losses)))
         if val_loss is not None:
@@ -156,15 +172,10 @@ def train_char_lm(
     gradient flows across a chunk boundary). The state is reset to zero at
     the start of every epoch.
     """
-    carried = {"states": None}  # the state carried from one chunk to the next
 
     def batches(epoch):
-        carried["states"] = None
-        return char_lm_batches(ids, batch_size, seq_len)
-
-    def step(inputs, targets):
-        loss, grads, carried["states"] = model.loss_and_grads(inputs, targets, carried["states"])
-        return loss, grads
+        carry = CarriedState()  # every epoch starts each row from zero states
+        return ((x, y, carry) for x, y in char_lm_batches(ids, batch_size, seq_len))
 
     return fit(
         model,
@@ -175,7 +186,6 @@ def train_char_lm(
         progress=progress,
         on_epoch_end=on_epoch_end,
         val_loss=val_loss,
-        loss_and_grads=step,
     )
 
 

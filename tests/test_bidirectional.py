@@ -5,8 +5,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_pkg.bidirectional import bidirectional_backward, bidirectional_forward, reversal_order
 from course_pkg.cells import Cell
+from course_pkg.gradcheck import check_gradients
 
-from gradutil import check_gradients, randn
+from gradutil import randn
 
 CELLS = ["rnn", "lstm", "gru", "gru_after"]
 
@@ -18,19 +19,6 @@ def make_cell(name):
 def make_params(cell, D, H, rng):
     # larger than the default init so that gradients are far from zero everywhere
     return {k: 0.6 * rng.standard_normal(v.shape) for k, v in cell.init_params(D, H, rng).items()}
-
-
-def flat(params_fwd, params_bwd):
-    return {
-        **{"f_" + k: v for k, v in params_fwd.items()},
-        **{"b_" + k: v for k, v in params_bwd.items()},
-    }
-
-
-def unflat(args):
-    pf = {k[2:]: v for k, v in args.items() if k.startswith("f_")}
-    pb = {k[2:]: v for k, v in args.items() if k.startswith("b_")}
-    return pf, pb
 
 
 def test_reversal_order_is_its_own_inverse():
@@ -49,19 +37,17 @@ def test_bidirectional_gradients(name, merge, N, T, D, H, lengths):
     rng = np.random.default_rng(0)
     cell = make_cell(name)
     lengths = None if lengths is None else np.array(lengths)
-    args = dict(
-        x=randn(rng, N, T, D), **flat(make_params(cell, D, H, rng), make_params(cell, D, H, rng))
-    )
-
-    def outputs(x, **params):
-        pf, pb = unflat(params)
-        return (bidirectional_forward(x, pf, pb, cell, lengths, merge)[0],)
-
-    h, cache = outputs(**args)[0], None
-    h, cache = bidirectional_forward(args["x"], *unflat(args), cell, lengths, merge)
+    x = randn(rng, N, T, D)
+    params_fwd, params_bwd = make_params(cell, D, H, rng), make_params(cell, D, H, rng)
+    h, cache = bidirectional_forward(x, params_fwd, params_bwd, cell, lengths, merge)
     dh = randn(rng, *h.shape)
-    dx, gf, gb = bidirectional_backward(dh, cache)
-    check_gradients(outputs, args, dict(x=dx, **flat(gf, gb)), [dh])
+
+    def forward(x, params_fwd, params_bwd):
+        return bidirectional_forward(x, params_fwd, params_bwd, cell, lengths, merge)[0]
+
+    args = dict(x=x, params_fwd=params_fwd, params_bwd=params_bwd)
+    grads = bidirectional_backward(dh, cache)  # (dx, grads_fwd, grads_bwd): one per argument
+    check_gradients(forward, args, grads, dh)
 
 
 def test_padded_steps_output_zero_and_ignore_padding_values():

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from course_pkg import gru, lstm, rnn
+from course_pkg._fused import lstm as fused_lstm
 from course_pkg.cells import Cell, as_cell
 from course_pkg.stack import RecurrentStack
 
@@ -57,16 +59,16 @@ def test_cells_and_stacks_reject_bad_configuration():
         as_cell(3)
     with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator .*got int"):
         Cell("rnn").init_params(2, 3, 0)
-    with pytest.raises(ValueError, match="H must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="H must be >= 1, got 0"):
         Cell("rnn").init_params(2, 0, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="num_layers must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="num_layers must be >= 1, got 0"):
         RecurrentStack("rnn", 2, 3, num_layers=0)
     stack = RecurrentStack("rnn", 2, 3, num_layers=2)
     params = stack.init_params(np.random.default_rng(0))
     x = np.zeros((1, 2, 2))
     with pytest.raises(ValueError, match="states0 must hold 2 states, got 1"):
         stack.forward(x, params, [(np.zeros((1, 3)),)])
-    with pytest.raises(ValueError, match=r"params is missing \['rnn1.U', 'rnn1.W', 'rnn1.b'\]"):
+    with pytest.raises(ValueError, match=r"params has no \['rnn1.U', 'rnn1.W', 'rnn1.b'\]"):
         stack.forward(x, {k: v for k, v in params.items() if not k.startswith("rnn1")})
     bi = RecurrentStack("rnn", 2, 3, bidirectional=True)
     with pytest.raises(ValueError, match="a bidirectional stack always starts from zero states"):
@@ -105,3 +107,82 @@ def test_stack_runs_given_bidirectional_functions():
         RecurrentStack("gru", 2, 3, bidirectional_functions=(fwd, bwd))
     with pytest.raises(TypeError, match="must be a pair"):
         RecurrentStack("gru", 2, 3, bidirectional=True, bidirectional_functions=(fwd,))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_cell_with_the_readable_functions_equals_the_default_fused_one(kind):
+    # one route for every cell: the package's readable functions, handed to a Cell like a
+    # student's, give what the default (fused) cell gives, final states and gradients included
+    readable = {
+        "rnn": (rnn.rnn_forward, rnn.rnn_backward),
+        "lstm": (lstm.lstm_forward, lstm.lstm_backward_with_cell_state),
+        "gru": (gru.gru_forward, gru.gru_backward),
+    }[kind]
+    rng = np.random.default_rng(4)
+    fast, ours = Cell(kind), Cell(kind, *readable)
+    assert fast.state_names == ours.state_names == (("h", "c") if kind == "lstm" else ("h",))
+    params = fast.init_params(3, 4, rng)
+    x = rng.standard_normal((2, 5, 3))
+    state0 = tuple(rng.standard_normal((2, 4)) for _ in fast.state_names)
+    lengths = np.array([5, 3])
+    results = []
+    for cell in (fast, ours):
+        h, cache = cell.forward(x, params, state0)
+        final = cell.final_state(h, cache, lengths)
+        dfinal = tuple(np.ones_like(s) for s in final)
+        dx, dstate0, grads = cell.backward(np.full_like(h, 0.5), cache, dfinal, lengths)
+        results.append((h, *final, dx, *dstate0, *(grads[k] for k in cell.param_names)))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_lstm_cell_declares_its_cell_state():
+    rng = np.random.default_rng(5)
+    with pytest.raises(TypeError, match="takes no c0.*pass cell_state=False"):
+        Cell("lstm", forward=lambda x, h0, Wx, Wh, b: None, backward=lstm.lstm_backward)
+    plain = Cell("lstm", forward=lstm.lstm_forward, backward=lstm.lstm_backward, cell_state=False)
+    assert plain.state_names == ("h",) and plain.n_state == 1
+    assert repr(plain) == "Cell('lstm', cell_state=False, custom functions)"
+    params = plain.init_params(2, 3, rng)
+    x = rng.standard_normal((2, 4, 2))
+    h, cache = plain.forward(x, params, plain.zero_state(2, 3))
+    (h_last,) = plain.final_state(h, cache)
+    dx, (dh0,), grads = plain.backward(np.ones_like(h), cache, (np.ones_like(h_last),))
+    # the same as the default cell started from c = 0, with no gradient on the cell state
+    full = Cell("lstm")
+    h_full, cache_full = full.forward(x, params, full.zero_state(2, 3))
+    dx_full, (dh0_full, _), grads_full = full.backward(
+        np.ones_like(h), cache_full, (np.ones_like(h_last), None)
+    )
+    np.testing.assert_allclose(h, h_full, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(dx, dx_full, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(dh0, dh0_full, rtol=0, atol=1e-13)
+    for k in plain.param_names:
+        np.testing.assert_allclose(grads[k], grads_full[k], rtol=0, atol=1e-13)
+    # the default LSTM cell runs the fused kernels
+    assert full.forward_fn is fused_lstm.lstm_forward
+    assert full.backward_fn is fused_lstm.lstm_backward_with_cell_state
+    with pytest.raises(TypeError, match="cell_state must be a bool, got str"):
+        Cell("lstm", cell_state="no")
+
+
+def test_cell_names_its_recurrent_weight_and_checks_params():
+    rng = np.random.default_rng(6)
+    for kind, name in (("rnn", "W"), ("lstm", "Wh"), ("gru", "Wh")):
+        cell = Cell(kind)
+        params = cell.init_params(2, 3, rng)
+        assert cell.recurrent_weight == name and cell.hidden_size(params) == 3
+        checked = cell.check_params({**params, "V": np.zeros(1)})
+        assert list(checked) == list(cell.param_names)  # other keys left out
+        assert all(checked[k] is params[k] for k in cell.param_names)
+        assert cell.select({"m." + k: v for k, v in params.items()}, "m.") == params
+    gru_cell = Cell("gru")
+    params = gru_cell.init_params(2, 3, rng)
+    with pytest.raises(TypeError, match="params must be a dict of arrays, got list"):
+        gru_cell.check_params([1])
+    with pytest.raises(ValueError, match=r"must hold the gru parameters.*missing \['bh'\]"):
+        gru_cell.check_params({k: v for k, v in params.items() if k != "bh"})
+    with pytest.raises(ValueError, match=r"bx must have shape \(9,\), got \(6,\)"):
+        gru_cell.check_params({**params, "bx": params["bx"][:6]})
+    with pytest.raises(TypeError, match="share one float dtype"):
+        gru_cell.check_params({**params, "bh": params["bh"].astype(np.float32)})

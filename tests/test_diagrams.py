@@ -8,6 +8,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+from course_pkg import _drawing
 from course_pkg.diagrams import (
     COLORS,
     draw_architecture_types,
@@ -71,6 +72,65 @@ def test_colours_are_the_books():
         "gate": "#e1d5e7",
         "loss": "#f4cccc",
     }
+
+
+# ------------------------------------------- drawing base, shared with cell_diagrams
+
+
+def test_node_sides_are_the_midpoints_of_its_edges():
+    node = _drawing.Node(x=1.0, y=2.0, hw=0.5, hh=0.25)
+    assert node.top() == (1.0, 2.25) and node.bottom() == (1.0, 1.75)
+    assert node.left() == (0.5, 2.0) and node.right() == (1.5, 2.0)
+
+
+def test_box_is_centred_filled_by_kind_and_labelled(ax):
+    node = _drawing.box(ax, 1.0, 2.0, "$h_t$", "hidden", 0.8, 0.4)
+    assert node == (1.0, 2.0, 0.4, 0.2)
+    (patch,) = ax.patches
+    assert (patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()) == pytest.approx(
+        (0.6, 1.8, 0.8, 0.4)
+    )
+    assert to_hex(patch.get_facecolor()) == COLORS["hidden"]
+    assert to_hex(patch.get_edgecolor()) == "#000000" and patch.get_linewidth() == 1.0
+    (label,) = ax.texts
+    assert label.get_text() == "$h_t$" and label.get_position() == (1.0, 2.0)
+    assert label.get_fontsize() == 10 and (label.get_ha(), label.get_va()) == ("center", "center")
+    # without a zorder, matplotlib's defaults: boxes and arrows in the order they are added
+    assert (patch.get_zorder(), label.get_zorder()) == (1, 3)
+
+
+def test_plain_box_is_white_and_a_zorder_lifts_its_label_above_it(ax):
+    _drawing.box(ax, 0.0, 0.0, "W", _drawing.PLAIN, 1.0, 0.5, zorder=3)
+    (patch,), (label,) = ax.patches, ax.texts
+    assert to_hex(patch.get_facecolor()) == "#ffffff"
+    assert (patch.get_zorder(), label.get_zorder()) == (3, 4)
+
+
+def test_circle_returns_a_square_node(ax):
+    assert _drawing.circle(ax, 1.0, -1.0, 0.3, "white") == (1.0, -1.0, 0.3, 0.3)
+    (patch,) = ax.patches
+    assert isinstance(patch, Circle) and patch.center == (1.0, -1.0) and patch.radius == 0.3
+
+
+def test_arrow_ends_exactly_at_its_points(ax):
+    _drawing.arrow(ax, (0.0, 0.0), (2.0, 1.0), lw=0.5, linestyle="--")
+    (patch,) = arrows(ax)
+    assert patch._posA_posB == [(0.0, 0.0), (2.0, 1.0)]
+    assert (patch.shrinkA, patch.shrinkB) == (0, 0)
+    assert to_hex(patch.get_edgecolor()) == "#000000"
+    assert patch.get_linewidth() == 0.5 and patch.get_linestyle() == "--"
+
+
+def test_finish_sets_the_view_and_hides_the_frame(ax):
+    assert _drawing.finish(ax, -1.0, 3.0, 0.0, 2.0) is ax
+    assert ax.get_xlim() == (-1.0, 3.0) and ax.get_ylim() == (0.0, 2.0)
+    assert ax.get_aspect() == 1.0 and not ax.axison
+
+
+def test_check_ax_names_what_it_got(ax):
+    assert _drawing.check_ax(ax) is ax
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, got str"):
+        _drawing.check_ax("not an axes")
 
 
 # --------------------------------------------------------------------- unrolled RNN

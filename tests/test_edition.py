@@ -122,7 +122,8 @@ def test_every_withheld_function_is_a_stub_without_its_examples(edition):
     dest, _ = edition
     withheld = withheld_functions(ROOT)
     assert "course_pkg.lstm.lstm_backward" in withheld
-    assert "course_pkg.lstm.lstm_backward_full" in withheld  # a companion
+    assert "course_pkg.lstm.lstm_backward_with_cell_state" in withheld  # a companion
+    assert "course_pkg._fused.lstm.lstm_backward_with_cell_state" in withheld  # a fused kernel
     for dotted in withheld:
         name = dotted.rsplit(".", 1)[1]
         node = definition(module_source(dest, dotted), name)
@@ -187,9 +188,12 @@ def test_planted_leaks_are_caught(edition, tmp_path):
     student = copy_of(edition[0], tmp_path)
     withheld = withheld_functions(ROOT)
     assert find_leaks(student, ROOT, withheld) == []
-    # the reference LSTM backward pasted under another name, with other variable names
-    reference = definition((ROOT / "course_pkg" / "lstm.py").read_text(), "lstm_backward_full")
-    renamed = ast.parse(ast.unparse(reference).replace("lstm_backward_full", "_fast_kernel"))
+    # the fused LSTM backward pasted under another name, with other variable names
+    fused = (ROOT / "course_pkg" / "_fused" / "lstm.py").read_text()
+    reference = definition(fused, "lstm_backward_with_cell_state")
+    renamed = ast.parse(
+        ast.unparse(reference).replace("lstm_backward_with_cell_state", "_fast_kernel")
+    )
     for node in ast.walk(renamed):
         if isinstance(node, ast.Name) and node.id == "dh":
             node.id = "grad_h"
@@ -213,9 +217,10 @@ def test_planted_leaks_are_caught(edition, tmp_path):
     (student / "bench" / "textbook.py").write_text("# the textbook baseline\n")
     (student / "course_pkg" / "rnn.cpython-311.pyc").write_bytes(b"\0")
     leaks = find_leaks(student, ROOT, withheld)
-    assert any(
-        "layers.py: _fast_kernel is the code of course_pkg.lstm.lstm_backward" in x for x in leaks
-    ), leaks
+    fused_backward = "course_pkg._fused.lstm.lstm_backward_with_cell_state"
+    assert any(f"layers.py: _fast_kernel is the code of {fused_backward}" in x for x in leaks), (
+        leaks
+    )
     assert any("a1_unfolding.ipynb: holds an answer or hidden-test line" in x for x in leaks), leaks
     assert any(x.startswith("bench: an instructor-only file") for x in leaks), leaks
     assert any("rnn.cpython-311.pyc: a compiled file" in x for x in leaks), leaks

@@ -3,18 +3,15 @@ import pytest
 import torch
 
 from course_pkg.cells import Cell
-from course_pkg.datasets import toy_sentiment
 from course_pkg.gradient_flow import (
     BPTTTerms,
     bptt_cost,
     bptt_terms,
     cache_nbytes,
     gradient_norms_by_lag,
-    model_gradient_check,
     orthogonal,
 )
 from course_pkg.losses import binary_cross_entropy_with_logits
-from course_pkg.models import SequenceClassifier
 from course_pkg.rnn import rnn_backward, rnn_forward
 
 from gradutil import randn
@@ -275,54 +272,6 @@ def test_bptt_cost_rejects_bad_input():
         bptt_cost("rnn", params, [3], batch_size=2.0, rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         bptt_cost("rnn", params, [3], batch_size=2, rng=0)
-
-
-# ------------------------------------------------------------------- gradient check
-
-
-def small_classifier():
-    data = toy_sentiment(6, np.random.default_rng(0), max_len=5)
-    model = SequenceClassifier(
-        3, rng=np.random.default_rng(1), vocab_size=len(data.vocab), embed_dim=2
-    )
-    return model, (data.ids, data.labels, data.lengths)
-
-
-def test_model_gradient_check_passes_and_restores_parameters():
-    model, batch = small_classifier()
-    before = {k: v.copy() for k, v in model.params.items()}
-    errors = model_gradient_check(model, *batch)
-    assert set(errors) == set(model.params)
-    assert max(errors.values()) < 1e-6
-    for k, v in model.params.items():
-        np.testing.assert_array_equal(v, before[k])
-
-
-class WrongGradient:
-    """loss = sum(w^3), with the derivative 3 w^2 mistaken for 2 w."""
-
-    def __init__(self):
-        self.params = {"w": np.array([0.5, -1.5, 2.0])}
-
-    def loss_and_grads(self):
-        w = self.params["w"]
-        return float(np.sum(w**3)), {"w": 2 * w}
-
-
-def test_model_gradient_check_finds_a_wrong_gradient():
-    errors = model_gradient_check(WrongGradient())
-    assert errors["w"] > 0.1
-
-
-def test_model_gradient_check_rejects_bad_input():
-    model, batch = small_classifier()
-    with pytest.raises(ValueError, match=r"names \['Q'\] are not parameters of the model"):
-        model_gradient_check(model, *batch, names=["Q"])
-    with pytest.raises(TypeError, match="model must have params and loss_and_grads"):
-        model_gradient_check(object())
-    model.params["V"] = model.params["V"].astype(np.float32)
-    with pytest.raises(TypeError, match=r"params\['V'\] must be float64 for a gradient check"):
-        model_gradient_check(model, *batch, names=["V"])
 
 
 def test_orthogonal_rejects_bad_input():

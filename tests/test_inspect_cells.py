@@ -6,19 +6,14 @@ import pytest
 from course_pkg.cells import Cell
 from course_pkg.datasets import TAGGING_WORDS
 from course_pkg.gradcheck import numerical_gradient, rel_error
-from course_pkg.gru import gru_forward
 from course_pkg.inspect_cells import (
-    GRUGates,
-    LSTMGates,
     accuracy_by_word,
     cell_path_gain,
-    gru_gates,
     input_gradient,
     layer_params,
-    lstm_gates,
     unit_target_correlation,
 )
-from course_pkg.lstm import lstm_backward_full, lstm_forward
+from course_pkg.lstm import lstm_backward_with_cell_state, lstm_forward
 from course_pkg.models import SequenceClassifier
 
 from gradutil import randn
@@ -36,60 +31,6 @@ def lstm_args(rng, N=3, T=5, D=2, H=4, recurrent=True):
     )
 
 
-def test_lstm_gates_rebuild_the_states():
-    args = lstm_args(np.random.default_rng(0))
-    h, cache = lstm_forward(**args)
-    gates = lstm_gates(cache)
-    assert isinstance(gates, LSTMGates)
-    assert all(a.shape == (3, 5, 4) for a in gates)
-    for name in ("i", "f", "o"):
-        a = getattr(gates, name)
-        assert a.min() > 0 and a.max() < 1, name
-    assert np.abs(gates.g).max() < 1
-    # the named blocks are the ones the equations use: c_t = f c_{t-1} + i g, h_t = o tanh(c_t)
-    c_prev = np.concatenate([args["c0"][:, None], gates.c[:, :-1]], axis=1)
-    np.testing.assert_allclose(gates.c, gates.f * c_prev + gates.i * gates.g, rtol=1e-13, atol=0)
-    np.testing.assert_allclose(gates.h, gates.o * np.tanh(gates.c), rtol=1e-13, atol=1e-15)
-    np.testing.assert_array_equal(gates.h, h)
-
-
-def test_lstm_gates_follow_pytorch_order():
-    # a large bias on one block only moves that gate: i, f, g, o side by side
-    rng = np.random.default_rng(1)
-    args = lstm_args(rng, H=2)
-    args["b"] = np.zeros(8)
-    args["b"][2:4] = 30.0  # the forget block
-    gates = lstm_gates(lstm_forward(**args)[1])
-    np.testing.assert_allclose(gates.f, 1.0, atol=1e-9)
-    assert gates.i.max() < 1 - 1e-6 and gates.o.max() < 1 - 1e-6
-
-
-@pytest.mark.parametrize("reset_after", [False, True])
-def test_gru_gates_rebuild_the_states(reset_after):
-    rng = np.random.default_rng(2)
-    N, T, D, H = 2, 6, 3, 4
-    x, h0 = randn(rng, N, T, D), randn(rng, N, H, scale=0.5)
-    Wx, Wh = randn(rng, D, 3 * H, scale=0.5), randn(rng, H, 3 * H, scale=0.5)
-    bx, bh = randn(rng, 3 * H, scale=0.1), randn(rng, 3 * H, scale=0.1)
-    h, cache = gru_forward(x, h0, Wx, Wh, bx, bh, reset_after=reset_after)
-    gates = gru_gates(cache)
-    assert isinstance(gates, GRUGates)
-    h_prev = np.concatenate([h0[:, None], h[:, :-1]], axis=1)
-    np.testing.assert_allclose(
-        gates.h, gates.z * h_prev + (1 - gates.z) * gates.n, rtol=1e-13, atol=1e-15
-    )
-    assert gates.r.min() > 0 and gates.r.max() < 1
-
-
-def test_gates_reject_other_caches():
-    args = lstm_args(np.random.default_rng(3))
-    _, cache = lstm_forward(**args)
-    with pytest.raises(TypeError, match="cache"):
-        gru_gates(cache)
-    with pytest.raises(TypeError, match="cache"):
-        lstm_gates((1, 2, 3))
-
-
 def test_cell_path_gain_by_hand():
     f = np.array([[[0.5], [0.9], [0.8]]])  # (N=1, T=3, H=1)
     np.testing.assert_allclose(cell_path_gain(f)[0, :, 0], [0.72, 0.8, 1.0], rtol=1e-15)
@@ -101,8 +42,10 @@ def test_cell_path_gain_is_the_cell_state_gradient_without_recurrent_weights():
     rng = np.random.default_rng(4)
     args = lstm_args(rng, N=2, T=7, D=3, H=5, recurrent=False)
     h, cache = lstm_forward(**args)
-    f = lstm_gates(cache).f
-    _, _, dc0, *_ = lstm_backward_full(np.zeros_like(h), cache, dc_last=np.ones((2, 5)))
+    f = cache.f
+    dc = np.zeros_like(h)
+    dc[:, -1] = 1.0
+    _, _, dc0, *_ = lstm_backward_with_cell_state(np.zeros_like(h), dc, cache)
     np.testing.assert_allclose(dc0, cell_path_gain(f)[:, 0] * f[:, 0], rtol=1e-13, atol=0)
 
 

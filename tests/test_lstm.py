@@ -5,17 +5,30 @@ import numpy as np
 import pytest
 import torch
 
-from course_pkg.lstm import (
-    LSTMCache,
-    LSTMStepCache,
-    lstm_backward,
-    lstm_backward_full,
-    lstm_forward,
-    lstm_step_backward,
-    lstm_step_forward,
-)
+from course_pkg import lstm
+from course_pkg._fused import lstm as fused
+from course_pkg.gradcheck import check_gradients
+from course_pkg.lstm import LSTMCache, LSTMStepCache, lstm_step_backward, lstm_step_forward
 
-from gradutil import SHAPES, check_gradients, randn
+from gradutil import SHAPES, randn, sequence_functions
+
+
+# every test of the sequence functions runs on the readable reference and on the fused kernels
+@pytest.fixture(params=[lstm, fused], ids=["readable", "fused"])
+def seq(request):
+    return sequence_functions(
+        request.param,
+        forward="lstm_forward",
+        backward="lstm_backward",
+        backward_with_cell_state="lstm_backward_with_cell_state",
+    )
+
+
+def at_last_step(dh, dc_last):
+    """A cell-state gradient (N, T, H) that is dc_last at the last step and zero elsewhere."""
+    dc = np.zeros_like(dh)
+    dc[:, -1] = dc_last
+    return dc
 
 
 def make_args(rng, N, T, D, H, dtype=np.float64, seq=True, c0=False):
@@ -56,40 +69,40 @@ def test_lstm_step_gradients(N, T, D, H):
 
 
 @pytest.mark.parametrize("N,T,D,H", SHAPES)
-def test_lstm_sequence_gradients(N, T, D, H):
+def test_lstm_sequence_gradients(N, T, D, H, seq):
     rng = np.random.default_rng(1)
     args = make_args(rng, N, T, D, H)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     dh = randn(rng, *h.shape)
-    dx, dh0, dWx, dWh, db = lstm_backward(dh, cache)
+    dx, dh0, dWx, dWh, db = seq.backward(dh, cache)
     check_gradients(
-        lambda **a: (lstm_forward(**a)[0],), args, dict(x=dx, h0=dh0, Wx=dWx, Wh=dWh, b=db), [dh]
+        lambda **a: (seq.forward(**a)[0],), args, dict(x=dx, h0=dh0, Wx=dWx, Wh=dWh, b=db), [dh]
     )
 
 
 @pytest.mark.parametrize("N,T,D,H", SHAPES)
-def test_lstm_backward_full_gradients(N, T, D, H):
+def test_lstm_backward_with_cell_state_gradients(N, T, D, H, seq):
     # c0 as an input, and a loss on the final cell state as well as on every h_t
     rng = np.random.default_rng(2)
     args = make_args(rng, N, T, D, H, c0=True)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     dh, dc_last = randn(rng, *h.shape), randn(rng, N, H)
-    dx, dh0, dc0, dWx, dWh, db = lstm_backward_full(dh, cache, dc_last=dc_last)
+    dx, dh0, dc0, dWx, dWh, db = seq.backward_with_cell_state(dh, at_last_step(dh, dc_last), cache)
 
     def outputs(**a):
-        h, cache = lstm_forward(**a)
+        h, cache = seq.forward(**a)
         return h, cache.c[:, -1]
 
     check_gradients(outputs, args, dict(x=dx, h0=dh0, c0=dc0, Wx=dWx, Wh=dWh, b=db), [dh, dc_last])
 
 
-def test_lstm_backward_is_full_without_cell_gradients():
+def test_lstm_backward_is_with_cell_state_without_cell_gradients(seq):
     rng = np.random.default_rng(3)
     args = make_args(rng, 2, 4, 3, 5)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     dh = randn(rng, *h.shape)
-    short = lstm_backward(dh, cache)
-    full = lstm_backward_full(dh, cache)
+    short = seq.backward(dh, cache)
+    full = seq.backward_with_cell_state(dh, None, cache)
     for got, want in zip(short, full[:2] + full[3:], strict=True):
         np.testing.assert_array_equal(got, want)
 
@@ -118,10 +131,10 @@ def test_lstm_step_matches_hand_computation():
     assert dc_prev[0, 0] == pytest.approx(f, rel=1e-14)
 
 
-def test_lstm_forward_is_repeated_step():
+def test_lstm_forward_is_repeated_step(seq):
     rng = np.random.default_rng(4)
     args = make_args(rng, 3, 4, 2, 5, c0=True)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     state, cell = args["h0"], args["c0"]
     for t in range(4):
         state, cell, _ = lstm_step_forward(
@@ -131,23 +144,23 @@ def test_lstm_forward_is_repeated_step():
         np.testing.assert_allclose(cache.c[:, t], cell, rtol=0, atol=1e-15)
 
 
-def test_lstm_c0_none_means_zeros():
+def test_lstm_c0_none_means_zeros(seq):
     rng = np.random.default_rng(5)
     args = make_args(rng, 2, 3, 4, 5)
-    h, cache = lstm_forward(**args)
-    h_zero, _ = lstm_forward(**args, c0=np.zeros((2, 5)))
+    h, cache = seq.forward(**args)
+    h_zero, _ = seq.forward(**args, c0=np.zeros((2, 5)))
     np.testing.assert_array_equal(h, h_zero)
     np.testing.assert_array_equal(cache.c0, np.zeros((2, 5)))
 
 
-def test_truncated_chunks_equal_full_forward_and_backward():
+def test_truncated_chunks_equal_full_forward_and_backward(seq):
     rng = np.random.default_rng(6)
     args = make_args(rng, 2, 6, 3, 4, c0=True)
     weights = dict(Wx=args["Wx"], Wh=args["Wh"], b=args["b"])
     k = 4
-    full, full_cache = lstm_forward(**args)
-    first, cache1 = lstm_forward(args["x"][:, :k], args["h0"], c0=args["c0"], **weights)
-    second, cache2 = lstm_forward(
+    full, full_cache = seq.forward(**args)
+    first, cache1 = seq.forward(args["x"][:, :k], args["h0"], c0=args["c0"], **weights)
+    second, cache2 = seq.forward(
         args["x"][:, k:], first[:, k - 1], c0=cache1.c[:, k - 1], **weights
     )
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), full, rtol=0, atol=1e-15)
@@ -157,31 +170,33 @@ def test_truncated_chunks_equal_full_forward_and_backward():
 
     # carrying dh0 and dc0 back into the first chunk reproduces full BPTT
     dh = randn(rng, 2, 6, 4)
-    want = lstm_backward_full(dh, full_cache)
-    dx2, dh_mid, dc_mid, dWx2, dWh2, db2 = lstm_backward_full(dh[:, k:], cache2)
+    want = seq.backward_with_cell_state(dh, None, full_cache)
+    dx2, dh_mid, dc_mid, dWx2, dWh2, db2 = seq.backward_with_cell_state(dh[:, k:], None, cache2)
     dh_first = dh[:, :k].copy()
     dh_first[:, -1] += dh_mid
-    dx1, dh0, dc0, dWx1, dWh1, db1 = lstm_backward_full(dh_first, cache1, dc_last=dc_mid)
+    dc_first = at_last_step(dh_first, dc_mid)
+    dx1, dh0, dc0, dWx1, dWh1, db1 = seq.backward_with_cell_state(dh_first, dc_first, cache1)
     got = (np.concatenate([dx1, dx2], axis=1), dh0, dc0, dWx1 + dWx2, dWh1 + dWh2, db1 + db2)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lstm_keeps_dtype(dtype):
+def test_lstm_keeps_dtype(dtype, seq):
     rng = np.random.default_rng(7)
     args = make_args(rng, 2, 3, 4, 5, dtype=dtype, c0=True)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     dh = randn(rng, *h.shape, dtype=dtype)
     dc_last = randn(rng, 2, 5, dtype=dtype)
-    grads = lstm_backward_full(dh, cache, dc_last=dc_last)
+    grads = seq.backward_with_cell_state(dh, at_last_step(dh, dc_last), cache)
     assert h.dtype == dtype and cache.c.dtype == dtype
     assert all(g.dtype == dtype for g in grads)
-    assert all(g.dtype == dtype for g in lstm_backward(dh, cache))
+    assert all(g.dtype == dtype for g in seq.backward(dh, cache))
 
     args64 = {k: v.astype(np.float64) for k, v in args.items()}
-    ref, ref_cache = lstm_forward(**args64)
-    ref_grads = lstm_backward_full(dh.astype(np.float64), ref_cache, dc_last.astype(np.float64))
+    ref, ref_cache = seq.forward(**args64)
+    dh64, dc64 = dh.astype(np.float64), at_last_step(dh, dc_last).astype(np.float64)
+    ref_grads = seq.backward_with_cell_state(dh64, dc64, ref_cache)
     tol = 1e-6 if dtype == np.float32 else 1e-15
     np.testing.assert_allclose(h, ref, rtol=0, atol=tol)
     np.testing.assert_allclose(cache.c, ref_cache.c, rtol=0, atol=tol)
@@ -194,16 +209,16 @@ def test_lstm_keeps_dtype(dtype):
     assert all(g.dtype == dtype for g in lstm_step_backward(h1, c1, step_cache))
 
 
-def test_lstm_does_not_modify_inputs():
+def test_lstm_does_not_modify_inputs(seq):
     rng = np.random.default_rng(8)
     args = make_args(rng, 2, 3, 4, 5, c0=True)
     step_args = make_args(rng, 2, 3, 4, 5, seq=False)
     copies = {k: v.copy() for k, v in {**args, **step_args}.items()}
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     dh, dc_last = randn(rng, *h.shape), randn(rng, 2, 5)
     upstream = dict(dh=dh.copy(), dc_last=dc_last.copy())
-    lstm_backward_full(dh, cache, dc_last=dc_last)
-    lstm_backward(dh, cache)
+    seq.backward_with_cell_state(dh, at_last_step(dh, dc_last), cache)
+    seq.backward(dh, cache)
     _, _, step_cache = lstm_step_forward(**step_args)
     dh1, dc1 = randn(rng, 2, 5), randn(rng, 2, 5)
     upstream.update(dh1=dh1.copy(), dc1=dc1.copy())
@@ -216,7 +231,7 @@ def test_lstm_does_not_modify_inputs():
 
 @pytest.mark.parametrize("with_c0", [False, True])
 @pytest.mark.parametrize("N,T,D,H", [(3, 5, 4, 6), (1, 1, 2, 3), (2, 7, 3, 2)])
-def test_lstm_matches_torch(N, T, D, H, with_c0):
+def test_lstm_matches_torch(N, T, D, H, with_c0, seq):
     rng = np.random.default_rng(9)
     args = make_args(rng, N, T, D, H, c0=with_c0)
     c0 = args["c0"] if with_c0 else np.zeros((N, H))
@@ -235,8 +250,8 @@ def test_lstm_matches_torch(N, T, D, H, with_c0):
     dh, dc_last = randn(rng, N, T, H), randn(rng, N, H)
     ((out * torch.from_numpy(dh)).sum() + (c_n[0] * torch.from_numpy(dc_last)).sum()).backward()
 
-    h, cache = lstm_forward(**args)
-    dx, dh0, dc0, dWx, dWh, db = lstm_backward_full(dh, cache, dc_last=dc_last)
+    h, cache = seq.forward(**args)
+    dx, dh0, dc0, dWx, dWh, db = seq.backward_with_cell_state(dh, at_last_step(dh, dc_last), cache)
     close = dict(rtol=0, atol=1e-10)
     np.testing.assert_allclose(h, out.detach().numpy(), **close)
     np.testing.assert_allclose(cache.c[:, -1], c_n.detach().numpy()[0], **close)
@@ -249,33 +264,33 @@ def test_lstm_matches_torch(N, T, D, H, with_c0):
     np.testing.assert_allclose(db, net.bias_hh_l0.grad.numpy(), **close)
 
 
-def test_lstm_rejects_bad_forward_input():
+def test_lstm_rejects_bad_forward_input(seq):
     rng = np.random.default_rng(10)
     args = make_args(rng, 2, 3, 4, 5, c0=True)
     with pytest.raises(ValueError, match=r"Wx must have shape \(4, 20\), got \(20, 4\)"):
-        lstm_forward(**{**args, "Wx": args["Wx"].T})
+        seq.forward(**{**args, "Wx": args["Wx"].T})
     with pytest.raises(ValueError, match=r"Wh must have shape \(5, 20\), got \(5, 15\)"):
-        lstm_forward(**{**args, "Wh": args["Wh"][:, :15]})
+        seq.forward(**{**args, "Wh": args["Wh"][:, :15]})
     with pytest.raises(ValueError, match=r"b must have shape \(20,\), got \(5,\)"):
-        lstm_forward(**{**args, "b": args["b"][:5]})
+        seq.forward(**{**args, "b": args["b"][:5]})
     with pytest.raises(ValueError, match=r"x must be 3-dimensional, got shape \(2, 4\)"):
-        lstm_forward(**{**args, "x": args["x"][:, 0]})
+        seq.forward(**{**args, "x": args["x"][:, 0]})
     with pytest.raises(ValueError, match=r"h0 must have shape \(2, 5\), got \(1, 5\)"):
-        lstm_forward(**{**args, "h0": args["h0"][:1]})
+        seq.forward(**{**args, "h0": args["h0"][:1]})
     with pytest.raises(ValueError, match=r"c0 must have shape \(2, 5\), got \(2, 4\)"):
-        lstm_forward(**{**args, "c0": args["c0"][:, :4]})
+        seq.forward(**{**args, "c0": args["c0"][:, :4]})
     with pytest.raises(ValueError, match=r"c0 must be 2-dimensional, got shape \(5,\)"):
-        lstm_forward(**{**args, "c0": args["c0"][0]})
+        seq.forward(**{**args, "c0": args["c0"][0]})
     with pytest.raises(TypeError, match="x must have dtype float32 or float64, got int64"):
-        lstm_forward(**{**args, "x": np.ones((2, 3, 4), dtype=np.int64)})
+        seq.forward(**{**args, "x": np.ones((2, 3, 4), dtype=np.int64)})
     with pytest.raises(TypeError, match=r"share one float dtype.*Wh=float32"):
-        lstm_forward(**{**args, "Wh": args["Wh"].astype(np.float32)})
+        seq.forward(**{**args, "Wh": args["Wh"].astype(np.float32)})
     with pytest.raises(TypeError, match=r"share one float dtype.*c0=float32"):
-        lstm_forward(**{**args, "c0": args["c0"].astype(np.float32)})
+        seq.forward(**{**args, "c0": args["c0"].astype(np.float32)})
     with pytest.raises(ValueError, match="x contains NaN"):
-        lstm_forward(**{**args, "x": np.full((2, 3, 4), np.nan)})
+        seq.forward(**{**args, "x": np.full((2, 3, 4), np.nan)})
     with pytest.raises(ValueError, match="c0 contains NaN"):
-        lstm_forward(**{**args, "c0": np.full((2, 5), np.inf)})
+        seq.forward(**{**args, "c0": np.full((2, 5), np.inf)})
     step = make_args(rng, 2, 3, 4, 5, seq=False)
     with pytest.raises(ValueError, match=r"c_prev must have shape \(2, 5\), got \(3, 5\)"):
         lstm_step_forward(**{**step, "c_prev": np.zeros((3, 5))})
@@ -283,26 +298,26 @@ def test_lstm_rejects_bad_forward_input():
         lstm_step_forward(**{**step, "h_prev": step["h_prev"][:, None]})
 
 
-def test_lstm_rejects_bad_backward_input():
+def test_lstm_rejects_bad_backward_input(seq):
     rng = np.random.default_rng(11)
     args = make_args(rng, 2, 3, 4, 5)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     with pytest.raises(ValueError, match=r"dh must have shape \(2, 3, 5\), got \(2, 5\)"):
-        lstm_backward(h[:, 0], cache)
-    with pytest.raises(ValueError, match=r"dc_last must have shape \(2, 5\), got \(2, 3, 5\)"):
-        lstm_backward_full(h, cache, dc_last=h)
-    with pytest.raises(TypeError, match="dc_last must have dtype float64 like the forward pass"):
-        lstm_backward_full(h, cache, dc_last=np.zeros((2, 5), dtype=np.float32))
+        seq.backward(h[:, 0], cache)
+    with pytest.raises(ValueError, match=r"dc must have shape \(2, 3, 5\), got \(2, 5\)"):
+        seq.backward_with_cell_state(h, h[:, -1], cache)
+    with pytest.raises(TypeError, match="dc must have dtype float64 like the forward pass"):
+        seq.backward_with_cell_state(h, np.zeros((2, 3, 5), dtype=np.float32), cache)
     with pytest.raises(TypeError, match="dh must have dtype float64 like the forward pass"):
-        lstm_backward(h.astype(np.float32), cache)
+        seq.backward(h.astype(np.float32), cache)
     with pytest.raises(ValueError, match="dh contains NaN"):
-        lstm_backward(np.full_like(h, np.nan), cache)
+        seq.backward(np.full_like(h, np.nan), cache)
     with pytest.raises(TypeError, match="cache must be the LSTMCache"):
-        lstm_backward(h, (1, 2, 3))
+        seq.backward(h, (1, 2, 3))
     step = make_args(rng, 2, 3, 4, 5, seq=False)
     h1, c1, step_cache = lstm_step_forward(**step)
     with pytest.raises(TypeError, match=r"cache must be the LSTMCache.*got LSTMStepCache"):
-        lstm_backward_full(h, step_cache)
+        seq.backward_with_cell_state(h, None, step_cache)
     with pytest.raises(TypeError, match=r"cache must be the LSTMStepCache.*got LSTMCache"):
         lstm_step_backward(h1, c1, cache)
     with pytest.raises(ValueError, match=r"dc must have shape \(2, 5\), got \(5,\)"):
@@ -311,7 +326,7 @@ def test_lstm_rejects_bad_backward_input():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lstm_extreme_preactivations_stay_finite(dtype):
+def test_lstm_extreme_preactivations_stay_finite(dtype, seq):
     # weights of 1e4 drive every gate to exactly 0 or 1 and tanh to +-1
     rng = np.random.default_rng(12)
     args = make_args(rng, 2, 4, 3, 5, dtype=dtype, c0=True)
@@ -319,8 +334,8 @@ def test_lstm_extreme_preactivations_stay_finite(dtype):
     args["Wh"] = np.sign(args["Wh"]) * dtype(1e4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        h, cache = lstm_forward(**args)
-        grads = lstm_backward_full(np.ones_like(h), cache, dc_last=np.ones_like(args["h0"]))
+        h, cache = seq.forward(**args)
+        grads = seq.backward_with_cell_state(np.ones_like(h), np.ones_like(h), cache)
         step = lstm_step_forward(
             args["x"][:, 0], args["h0"], args["c0"], args["Wx"], args["Wh"], args["b"]
         )
@@ -331,7 +346,7 @@ def test_lstm_extreme_preactivations_stay_finite(dtype):
         assert np.all(np.isfinite(a))
 
 
-def test_lstm_backward_full_cell_state_gradient_at_every_step():
+def test_lstm_backward_with_cell_state_at_every_step(seq):
     rng = np.random.default_rng(40)
     N, T, D, H = 2, 4, 3, 5
     args = dict(
@@ -342,17 +357,17 @@ def test_lstm_backward_full_cell_state_gradient_at_every_step():
         b=randn(rng, 4 * H, scale=0.1),
         c0=randn(rng, N, H),
     )
-    _, cache = lstm_forward(**args)
+    _, cache = seq.forward(**args)
     dh, dc = randn(rng, N, T, H), randn(rng, N, T, H)
-    dx, dh0, dc0, dWx, dWh, db = lstm_backward_full(dh, cache, dc=dc)
+    dx, dh0, dc0, dWx, dWh, db = seq.backward_with_cell_state(dh, dc, cache)
 
     def outputs(**a):
-        h, cache = lstm_forward(**a)
+        h, cache = seq.forward(**a)
         return h, cache.c
 
     check_gradients(outputs, args, dict(x=dx, h0=dh0, c0=dc0, Wx=dWx, Wh=dWh, b=db), [dh, dc])
     with pytest.raises(ValueError, match=r"dc must have shape \(2, 4, 5\), got \(2, 5\)"):
-        lstm_backward_full(dh, cache, dc=dc[:, 0])
+        seq.backward_with_cell_state(dh, dc[:, 0], cache)
 
 
 def contiguous_copy(cache):
@@ -360,33 +375,58 @@ def contiguous_copy(cache):
     return type(cache)(*(np.ascontiguousarray(a) for a in cache))
 
 
-def test_lstm_backward_accepts_a_cache_of_ordinary_arrays():
-    # lstm_forward hands out (N, T, H) views of time-major buffers; a cache of
-    # plain batch-major arrays (built by hand, or copied) must give the same gradients
+def test_fused_lstm_backward_accepts_a_cache_of_ordinary_arrays():
+    # the fused lstm_forward hands out (N, T, H) views of time-major buffers; a cache of
+    # plain batch-major arrays (built by hand, copied, or the readable one) must give the
+    # same gradients
     rng = np.random.default_rng(41)
     args = make_args(rng, 3, 5, 4, 2, c0=True)
-    h, cache = lstm_forward(**args)
+    h, cache = fused.lstm_forward(**args)
     assert not cache.c.flags.c_contiguous
     copied = contiguous_copy(cache)
     assert copied.c.flags.c_contiguous
     dh, dc = randn(rng, *h.shape), randn(rng, *h.shape)
-    expected = lstm_backward_full(dh, cache, dc_last=args["h0"], dc=dc)
-    got = lstm_backward_full(dh, copied, dc_last=args["h0"], dc=dc)
+    expected = fused.lstm_backward_with_cell_state(dh, dc, cache)
+    got = fused.lstm_backward_with_cell_state(dh, dc, copied)
     for name, a, b in zip(("dx", "dh0", "dc0", "dWx", "dWh", "db"), got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15, err_msg=name)
 
 
-def test_lstm_empty_sequence():
+def test_lstm_empty_sequence(seq):
     rng = np.random.default_rng(42)
     args = make_args(rng, 2, 0, 3, 4, c0=True)
-    h, cache = lstm_forward(**args)
+    h, cache = seq.forward(**args)
     assert h.shape == (2, 0, 4)
-    dc_last = randn(rng, 2, 4)
-    dx, dh0, dc0, dWx, dWh, db = lstm_backward_full(np.zeros((2, 0, 4)), cache, dc_last=dc_last)
+    dx, dh0, dc0, dWx, dWh, db = seq.backward_with_cell_state(np.zeros((2, 0, 4)), None, cache)
     assert dx.shape == (2, 0, 3)
     np.testing.assert_array_equal(dh0, 0.0)
-    np.testing.assert_array_equal(dc0, dc_last)  # nothing in between: it passes straight through
-    assert dc0 is not dc_last
+    np.testing.assert_array_equal(dc0, 0.0)
     for grad, param in ((dWx, "Wx"), (dWh, "Wh"), (db, "b")):
         assert grad.shape == args[param].shape
         np.testing.assert_array_equal(grad, 0.0)
+
+
+def test_lstm_cache_holds_the_named_gates_of_every_step(seq):
+    rng = np.random.default_rng(43)
+    args = make_args(rng, 3, 5, 2, 4, c0=True)
+    h, cache = seq.forward(**args)
+    for name in ("i", "f", "o"):
+        a = getattr(cache, name)
+        assert a.shape == (3, 5, 4) and a.min() > 0 and a.max() < 1, name
+    assert np.abs(cache.g).max() < 1
+    # the named blocks are the ones the equations use: c_t = f c_{t-1} + i g, h_t = o tanh(c_t)
+    c_prev = np.concatenate([args["c0"][:, None], cache.c[:, :-1]], axis=1)
+    np.testing.assert_allclose(cache.c, cache.f * c_prev + cache.i * cache.g, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(h, cache.o * np.tanh(cache.c), rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(cache.h, h)
+
+
+def test_lstm_gates_follow_pytorch_order(seq):
+    # a large bias on one block only moves that gate: i, f, g, o side by side
+    rng = np.random.default_rng(44)
+    args = make_args(rng, 3, 5, 2, 2)
+    args["b"] = np.zeros(8)
+    args["b"][2:4] = 30.0  # the forget block
+    _, cache = seq.forward(**args)
+    np.testing.assert_allclose(cache.f, 1.0, atol=1e-9)
+    assert cache.i.max() < 1 - 1e-6 and cache.o.max() < 1 - 1e-6

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
+from course_pkg._fused import rnn as fused_rnn
 from course_pkg.cells import Cell
+from course_pkg.gradcheck import check_model_gradients
 from course_pkg.lstm import lstm_backward, lstm_forward
 from course_pkg.models import (
+    CarriedState,
     CharLM,
     EncoderDecoder,
     Forecaster,
@@ -14,9 +17,8 @@ from course_pkg.models import (
     count_params,
     sample_from_logits,
 )
-from course_pkg.rnn import rnn_backward, rnn_forward
 
-from gradutil import check_model, scaled
+from gradutil import scaled
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -30,8 +32,11 @@ def test_charlm_gradients_with_carried_state(cell, num_layers):
         tuple(0.5 * rng.standard_normal((2, 4)) for _ in range(2 if cell == "lstm" else 1))
         for _ in range(num_layers)
     ]
-    _, grads, final = model.loss_and_grads(ids[:, :-1], ids[:, 1:], states0)
-    check_model(model, lambda: model.loss_and_grads(ids[:, :-1], ids[:, 1:], states0)[0], grads)
+    carry = CarriedState(states0)
+    check_model_gradients(model, ids[:, :-1], ids[:, 1:], carry, h=1e-5)
+    assert carry.states is states0  # the check ran on copies of the carried state
+    model.loss_and_grads(ids[:, :-1], ids[:, 1:], carry)
+    final = carry.states
     # the final states are those of the last step, ready for the next chunk
     full_logits, _ = model.forward(ids[:, :-1], states0)
     assert len(final) == num_layers and final[-1][0].shape == (2, 4)
@@ -53,8 +58,7 @@ def test_classifier_gradients_with_lengths(cell, loss):
     ids = rng.integers(1, 6, size=(3, 5))
     lengths = np.array([5, 2, 3])
     y = rng.integers(0, 2, size=3).astype(float) if loss == "bce" else rng.integers(0, 3, size=3)
-    _, grads = model.loss_and_grads(ids, y, lengths)
-    check_model(model, lambda: model.loss_and_grads(ids, y, lengths)[0], grads)
+    check_model_gradients(model, ids, y, lengths, h=1e-5)
     # what follows a sequence's end does not change its prediction
     ids2 = ids.copy()
     ids2[1, 2:] = 5
@@ -68,8 +72,7 @@ def test_forecaster_gradients(cell):
     scaled(model, rng)
     x = rng.standard_normal((3, 6, 1))
     y = rng.standard_normal((3, 2))
-    _, grads = model.loss_and_grads(x, y)
-    check_model(model, lambda: model.loss_and_grads(x, y)[0], grads)
+    check_model_gradients(model, x, y, h=1e-5)
     assert model.predict(x).shape == (3, 2)
 
 
@@ -84,8 +87,7 @@ def test_tagger_gradients(cell, bidirectional):
     ids = rng.integers(1, 6, size=(3, 4))
     tags = rng.integers(0, 3, size=(3, 4))
     lengths = np.array([4, 1, 3])
-    _, grads = model.loss_and_grads(ids, tags, lengths)
-    check_model(model, lambda: model.loss_and_grads(ids, tags, lengths)[0], grads)
+    check_model_gradients(model, ids, tags, lengths, h=1e-5)
     pred = model.predict(ids, lengths)
     assert np.all(pred[1, 1:] == 0) and np.all(pred[2, 3:] == 0)
 
@@ -101,9 +103,7 @@ def test_encoder_decoder_gradients(cell, num_layers):
     tgt_in = rng.integers(0, 6, size=(2, 3))
     tgt_out = rng.integers(0, 6, size=(2, 3))
     mask = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
-    args = (src, src_lengths, tgt_in, tgt_out, mask)
-    _, grads = model.loss_and_grads(*args)
-    check_model(model, lambda: model.loss_and_grads(*args)[0], grads)
+    check_model_gradients(model, src, src_lengths, tgt_in, tgt_out, mask, h=1e-5)
 
 
 def test_greedy_decode_follows_decode_step():
@@ -162,13 +162,14 @@ def test_sample_from_logits_distribution():
 def test_custom_cell_functions_are_used():
     calls = []
 
+    # the default cell's own (fused) functions, wrapped: the model must give the same bits
     def my_forward(*args):
         calls.append("forward")
-        return rnn_forward(*args)
+        return fused_rnn.rnn_forward(*args)
 
     def my_backward(*args):
         calls.append("backward")
-        return rnn_backward(*args)
+        return fused_rnn.rnn_backward(*args)
 
     rng = np.random.default_rng(10)
     ours = SequenceClassifier(
@@ -185,17 +186,13 @@ def test_custom_cell_functions_are_used():
         np.testing.assert_array_equal(grads_a[k], grads_b[k])
 
 
-def test_custom_lstm_without_c0_cannot_carry_state():
-    cell = Cell(
-        "lstm",
-        forward=lambda x, h0, Wx, Wh, b: lstm_forward(x, h0, Wx, Wh, b),
-        backward=lstm_backward,
-    )
+def test_an_lstm_cell_without_its_cell_state_refuses_one():
+    cell = Cell("lstm", forward=lstm_forward, backward=lstm_backward, cell_state=False)
     rng = np.random.default_rng(11)
     params = cell.init_params(2, 3, rng)
     x = rng.standard_normal((1, 2, 2))
     h, cache = cell.forward(x, params, cell.zero_state(1, 3))
-    with pytest.raises(TypeError, match="takes no c0, so it cannot carry state"):
+    with pytest.raises(ValueError, match=r"state0 must be a tuple of 1 array\(s\) \('h',\), got 2"):
         cell.forward(x, params, (h[:, -1], cache.c[:, -1]))
 
 

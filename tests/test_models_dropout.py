@@ -1,17 +1,16 @@
 """Dropout inside the models: gradients through a fixed mask, evaluation without it, the
 variational (one mask per sequence) option, and the switch ``train=True, rng=...``."""
 
-from functools import partial
-
 import numpy as np
 import pytest
 
+from course_pkg.gradcheck import check_model_gradients
 from course_pkg.layers import dense_forward, dropout_forward, embedding_forward
 from course_pkg.models import CharLM, Forecaster, SequenceClassifier, SequenceTagger
 from course_pkg.optim import Adam
 from course_pkg.train import fit
 
-from gradutil import check_model, scaled
+from gradutil import scaled
 
 # ------------------------------------------------------------------ gradients through a mask
 
@@ -25,10 +24,10 @@ def test_charlm_gradients_through_fixed_dropout_mask(cell, variational):
     )
     scaled(model, rng)
     ids = rng.integers(0, 7, size=(2, 6))
-    # the same seed at every evaluation: the same masks, so the loss is a smooth function
-    run = partial(model.loss_and_grads, ids[:, :-1], ids[:, 1:], train=True)
-    loss, grads, _ = run(rng=np.random.default_rng(42))
-    check_model(model, lambda: run(rng=np.random.default_rng(42))[0], grads)
+    # the generator is copied for every evaluation: the same masks, so the loss is smooth
+    rng = np.random.default_rng(42)
+    check_model_gradients(model, ids[:, :-1], ids[:, 1:], train=True, rng=rng, h=1e-5)
+    loss = model.loss_and_grads(ids[:, :-1], ids[:, 1:], train=True, rng=rng)[0]
     # the masks really act: the training loss differs from the evaluation loss
     assert abs(loss - model.loss_and_grads(ids[:, :-1], ids[:, 1:])[0]) > 1e-3
 
@@ -54,9 +53,7 @@ def test_classifier_gradients_through_fixed_dropout_mask(cell, loss, variational
     ids = rng.integers(1, 6, size=(3, 5))
     lengths = np.array([5, 2, 3])
     y = rng.integers(0, 2, size=3).astype(float) if loss == "bce" else rng.integers(0, 3, size=3)
-    run = partial(model.loss_and_grads, ids, y, lengths, train=True)
-    _, grads = run(rng=np.random.default_rng(7))
-    check_model(model, lambda: run(rng=np.random.default_rng(7))[0], grads)
+    check_model_gradients(model, ids, y, lengths, train=True, rng=np.random.default_rng(7), h=1e-5)
 
 
 def test_forecaster_passes_dropout_on_and_its_gradients_check():
@@ -66,9 +63,7 @@ def test_forecaster_passes_dropout_on_and_its_gradients_check():
     scaled(model, rng)
     x = rng.standard_normal((3, 6, 1))
     y = rng.standard_normal((3, 2))
-    run = partial(model.loss_and_grads, x, y, train=True)
-    _, grads = run(rng=np.random.default_rng(3))
-    check_model(model, lambda: run(rng=np.random.default_rng(3))[0], grads)
+    check_model_gradients(model, x, y, train=True, rng=np.random.default_rng(3), h=1e-5)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -90,9 +85,9 @@ def test_tagger_gradients_through_fixed_dropout_mask(bidirectional, variational)
     ids = rng.integers(1, 6, size=(3, 4))
     tags = rng.integers(0, 3, size=(3, 4))
     lengths = np.array([4, 1, 3])
-    run = partial(model.loss_and_grads, ids, tags, lengths, train=True)
-    _, grads = run(rng=np.random.default_rng(11))
-    check_model(model, lambda: run(rng=np.random.default_rng(11))[0], grads)
+    check_model_gradients(
+        model, ids, tags, lengths, train=True, rng=np.random.default_rng(11), h=1e-5
+    )
 
 
 # ------------------------------------------------------------- against a hand-built forward
@@ -210,7 +205,7 @@ def test_zero_dropout_with_train_true_changes_nothing(cell):
     assert model.loss_and_grads(ids, tags, lengths, train=True)[0] == loss_e
 
 
-def test_fit_trains_with_dropout_through_partial():
+def test_fit_trains_with_dropout():
     rng = np.random.default_rng(9)
     x = rng.standard_normal((64, 6, 1))
     y = x[:, -1] + x[:, -2]  # (64, 1): the sum of the last two inputs
@@ -219,15 +214,19 @@ def test_fit_trains_with_dropout_through_partial():
     def batches(epoch):
         return [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
 
-    step = partial(model.loss_and_grads, train=True, rng=np.random.default_rng(1))
-    history = fit(model, batches, Adam(1e-2), 30, loss_and_grads=step)
+    masks = np.random.default_rng(1)
+    history = fit(model, batches, Adam(1e-2), 30, dropout_rng=masks)
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
-    # and the run is reproducible: same seeds, same losses
+    # every step drew its masks from dropout_rng: the generator has moved on
+    assert masks.bit_generator.state != np.random.default_rng(1).bit_generator.state
+    # and the run is reproducible: same seeds, same losses; without dropout it differs
     again = Forecaster(8, rng=np.random.default_rng(0), dropout=0.1)
-    step = partial(again.loss_and_grads, train=True, rng=np.random.default_rng(1))
-    assert fit(again, batches, Adam(1e-2), 30, loss_and_grads=step).train_loss == (
-        history.train_loss
-    )
+    rerun = fit(again, batches, Adam(1e-2), 30, dropout_rng=np.random.default_rng(1))
+    assert rerun.train_loss == history.train_loss
+    plain = Forecaster(8, rng=np.random.default_rng(0), dropout=0.1)
+    assert fit(plain, batches, Adam(1e-2), 30).train_loss != history.train_loss
+    with pytest.raises(TypeError, match="dropout_rng must be a numpy.random.Generator, got int"):
+        fit(again, batches, Adam(1e-2), 1, dropout_rng=1)
 
 
 # ------------------------------------------------------------------------------- validation

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from course_pkg.datasets import CharVocab
-from course_pkg.models import CharLM
+from course_pkg.models import CarriedState, CharLM
 from course_pkg.optim import SGD, Adam
 from course_pkg.train import SeedSpread, fit, seed_spread, train_char_lm
 
@@ -49,6 +49,18 @@ def test_clipping_bounds_the_step():
     model = Quadratic([100.0, -0.5])
     fit(model, one_batch, SGD(1.0), 1, clip_value=1.0)
     np.testing.assert_allclose(model.params["w"], [1.0, -0.5])
+    # your own clipping: called on every step's gradients, its result is the update
+    seen = []
+
+    def halve(grads):
+        seen.append(grads["w"].copy())
+        return {"w": grads["w"] / 2}
+
+    model = Quadratic([4.0])
+    history = fit(model, one_batch, SGD(1.0), 2, clip=halve)
+    np.testing.assert_allclose(np.concatenate(seen), [-4.0, -2.0])  # w: 0 -> 2 -> 3
+    assert model.params["w"][0] == pytest.approx(3.0)
+    assert history.grad_norm == pytest.approx([4.0, 2.0])  # recorded before clipping
 
 
 def test_early_stopping_restores_best_parameters():
@@ -68,10 +80,12 @@ def test_early_stopping_restores_best_parameters():
 
 def test_fit_rejects_bad_arguments():
     model = Quadratic([1.0])
-    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         fit(model, one_batch, SGD(0.1), 0)
     with pytest.raises(ValueError, match=r"patience \(early stopping\) needs a val_loss"):
         fit(model, one_batch, SGD(0.1), 3, patience=1)
+    with pytest.raises(TypeError, match="clip must be callable, got float"):
+        fit(model, one_batch, SGD(0.1), 3, clip=1.0)
 
 
 def test_truncated_bptt_carries_state_between_chunks():
@@ -79,19 +93,37 @@ def test_truncated_bptt_carries_state_between_chunks():
     vocab = CharVocab.from_text(text)
     ids = vocab.encode(text)
     model = CharLM(vocab.size, 8, rng=np.random.default_rng(0), cell="gru", embed_dim=4)
-    calls = []
+    calls = []  # (the CarriedState object, the states it held when the chunk started)
     original = model.loss_and_grads
 
-    def spy(inputs, targets, states0=None):
-        calls.append(states0)
-        return original(inputs, targets, states0)
+    def spy(inputs, targets, carry=None):
+        calls.append((carry, carry.states))
+        return original(inputs, targets, carry)
 
     model.loss_and_grads = spy
     history = train_char_lm(model, ids, Adam(1e-2), 2, batch_size=4, seq_len=10)
     per_epoch = len(calls) // 2
-    assert calls[0] is None and calls[per_epoch] is None  # reset at each epoch
-    assert all(c is not None for c in calls[1:per_epoch])  # carried within an epoch
+    assert calls[0][1] is None and calls[per_epoch][1] is None  # zero states at each epoch
+    assert calls[0][0] is not calls[per_epoch][0]  # a fresh CarriedState per epoch
+    assert all(states is not None for _, states in calls[1:per_epoch])  # carried within one
+    assert all(carry is calls[0][0] for carry, _ in calls[:per_epoch])
     assert history.train_loss[1] < history.train_loss[0]
+
+
+def test_carried_state_continues_the_text():
+    # two chunks with a CarriedState give the logits of one pass over both
+    text = "abcabcabd" * 4
+    vocab = CharVocab.from_text(text)
+    ids = vocab.encode(text)[None, :]  # (1, 36)
+    model = CharLM(vocab.size, 8, rng=np.random.default_rng(1), cell="lstm", embed_dim=4)
+    carry = CarriedState()
+    model.loss_and_grads(ids[:, :20], ids[:, 1:21], carry)
+    assert len(carry.states) == 1 and len(carry.states[0]) == 2  # one layer: (h, c)
+    logits, _ = model.forward(ids[:, 20:35], carry.states)
+    full, _ = model.forward(ids[:, :35])
+    np.testing.assert_allclose(logits, full[:, 20:], rtol=0, atol=1e-12)
+    with pytest.raises(TypeError, match="carry must be a CarriedState, got list"):
+        model.loss_and_grads(ids[:, :20], ids[:, 1:21], carry.states)
 
 
 def test_seed_spread_gives_median_and_range():
