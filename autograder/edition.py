@@ -65,7 +65,7 @@ SAME_AS_OWNER = {
 }
 COMPANIONS = {
     "course_pkg.activations.sigmoid_unchecked": "course_pkg.activations.sigmoid",
-    "course_pkg.sequences.run_recurrence": "course_pkg.rnn.rnn_forward",
+    "course_pkg.experiments.sequences.run_recurrence": "course_pkg.rnn.rnn_forward",
     "course_pkg.gradient_flow.bptt_terms": "course_pkg.rnn.rnn_backward",
     "course_pkg.optim.global_norm": "course_pkg.optim.clip_grad_norm",
     "course_pkg.lstm.lstm_backward_with_cell_state": "course_pkg.lstm.lstm_backward",

@@ -1,6 +1,7 @@
 """Activation functions and their derivatives, numerically stable.
 
-Taught in the book's chapter "Activation functions" (``book/03_activations``).
+Taught in the book's chapter "Activation functions" (``book/03_activations``);
+built in assignment ``a1_unfolding`` (Part 1).
 Every function takes a float32 or float64 array of any shape and returns an
 array of the same shape and dtype. None of them overflows or warns for
 ``|z|`` up to 1e4 (or up to the dtype's largest value).

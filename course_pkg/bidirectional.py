@@ -1,6 +1,7 @@
 r"""Bidirectional recurrent layers over any cell, with variable-length batches.
 
-Taught in "Bidirectional RNNs" (``book/09_bidirectional``).
+Taught in "Bidirectional RNNs" (``book/09_bidirectional``); built in assignment
+``a5_bidirectional`` (Part 1).
 
 Two independent cells read the sequence, one from left to right and one from
 right to left; at each step their states are concatenated, (N, T, 2H), or

@@ -1,7 +1,8 @@
 r"""How gradients flow back through time: the measurements behind BPTT's cost and its failures.
 
 Taught in "Training and backpropagation through time" (``book/05_bptt``) and
-"Vanishing and exploding gradients" (``book/06_gradient_problems``).
+"Vanishing and exploding gradients" (``book/06_gradient_problems``); assignment
+``a3_gradients`` builds :func:`orthogonal` and :func:`gradient_norms_by_lag`.
 
 Backpropagation through time sends the gradient of the loss from the last
 state back to the first through one Jacobian per step. For the vanilla RNN

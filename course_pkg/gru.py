@@ -1,6 +1,7 @@
 r"""The gated recurrent unit (GRU), forward and backward through time.
 
-Taught in "GRU" (``book/08_gru``). Two variants are implemented, chosen
+Taught in "GRU" (``book/08_gru``); built in assignment ``a4_lstm_gru`` (Parts 3
+and 4). Two variants are implemented, chosen
 with ``reset_after``:
 
 * ``reset_after=False``: the cell of Cho et al. (2014) as textbooks write it,

@@ -5,6 +5,10 @@ runs a recurrent layer, maps every hidden state to one score per word of the
 vocabulary (dense output layer) and, while training, drops units at random
 (dropout) to regularise.
 
+Taught in "Architecture types" (``book/04_architectures``) and, for dropout,
+"Practical matters" (``book/11_practical``). No assignment rebuilds them: the
+assignments' models use them as they are.
+
 Shapes: N batch, T time, K vocabulary size (or number of classes), D
 embedding/input features, H hidden units. Row vectors are multiplied on the
 left, so the output layer is

@@ -1,5 +1,8 @@
 r"""Loss functions, each returning the loss and its gradient with respect to the prediction.
 
+Taught in "Training and backpropagation through time" (``book/05_bptt``);
+assignment ``a2_bptt`` builds :func:`binary_cross_entropy_with_logits`.
+
 Shapes: N batch, T time, K classes (or vocabulary size). Every function
 returns ``(loss, d<input>)``: the loss is a NumPy scalar of the input's dtype
 (summed in float64, then rounded to that dtype) and the gradient has the

@@ -194,9 +194,9 @@ class _ManyToMany:
 
     def backward(self, dlogits, cache: ManyToManyCache) -> dict:
         """Gradients of every parameter from ``dlogits`` (N, T, K), the gradient of the logits."""
-        dh, dV, dc = dense_backward(dlogits, cache.dense)
+        dh, dV, dc_out = dense_backward(dlogits, cache.dense)  # c: the output layer's bias
         dx, _, grads = self.stack.backward(_undrop(dh, cache.drop_out), cache.stack)
-        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc)
+        grads.update(E=embedding_backward(_undrop(dx, cache.drop_in), cache.emb), V=dV, c=dc_out)
         return grads
 
 
@@ -389,14 +389,14 @@ class _ManyToOne:
         return out, ManyToOneCache(emb_cache, stack_cache, dense_cache, last, drop_in, drop_out)
 
     def backward(self, dout, cache: ManyToOneCache) -> dict:
-        dh_last, dV, dc = dense_backward(dout, cache.dense)
+        dh_last, dV, dc_out = dense_backward(dout, cache.dense)  # c: the output bias
         dh_last = _undrop(dh_last, cache.drop_out)
         top = cache.stack.outputs[-1]
         dh = np.zeros_like(top)
         dh[np.arange(top.shape[0]), cache.last] = dh_last  # only the last real state was read
         dx, _, grads = self.stack.backward(dh, cache.stack)
         dx = _undrop(dx, cache.drop_in)
-        grads.update(V=dV, c=dc)
+        grads.update(V=dV, c=dc_out)
         if cache.emb is not None:
             grads["E"] = embedding_backward(dx, cache.emb)
         return grads
@@ -649,9 +649,9 @@ class EncoderDecoder:
 
     def backward(self, dlogits, cache: Seq2SeqCache) -> dict:
         """Gradients of every parameter from ``dlogits`` (N, T_tgt, K)."""
-        dh, dV, dc = dense_backward(dlogits, cache.dense)
+        dh, dV, dc_out = dense_backward(dlogits, cache.dense)  # c: the output layer's bias
         dy, dstates0, grads = self.decoder.backward(dh, cache.dec)
-        grads.update(E_tgt=embedding_backward(dy, cache.tgt_emb), V=dV, c=dc)
+        grads.update(E_tgt=embedding_backward(dy, cache.tgt_emb), V=dV, c=dc_out)
         # the decoder's initial states are the encoder's final states
         dx, _, enc_grads = self.encoder.backward(
             np.zeros_like(cache.enc.outputs[-1]), cache.enc, dstates0

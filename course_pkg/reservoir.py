@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._validate import as_index_array, check_int, check_lengths, check_rng
-from .sequences import scale_to_spectral_radius
+from .experiments.sequences import scale_to_spectral_radius
 
 
 def _check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:

@@ -1,7 +1,8 @@
 r"""The vanilla (Elman) recurrent layer, forward and backward through time.
 
 Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Training and
-backpropagation through time" (``book/05_bptt``).
+backpropagation through time" (``book/05_bptt``); built in assignments
+``a1_unfolding`` (the forward functions) and ``a2_bptt`` (the backward ones).
 
 Shapes: N batch, T time, D input features, H hidden units. Row vectors are
 multiplied on the left, so one step is

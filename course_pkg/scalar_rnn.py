@@ -1,8 +1,8 @@
 r"""The scalar many-to-one RNN used to work BPTT out by hand.
 
 Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Training and
-backpropagation through time" (``book/05_bptt``). One input feature, one
-hidden unit, one output:
+backpropagation through time" (``book/05_bptt``); built in assignment
+``a1_unfolding``. One input feature, one hidden unit, one output:
 
 .. math::
 

@@ -3,8 +3,10 @@ r"""Stacked (deep) recurrent layers: the states of layer l are the inputs of lay
 Taught in "Practical matters" (``book/11_practical``). Every model in
 :mod:`course_pkg.models` runs its recurrence through a :class:`RecurrentStack`,
 which holds only the configuration; parameters live in the model's flat
-dict under the keys ``"{prefix}{layer}.{name}"`` (``"rnn0.W"``), or
+dict under the keys ``"{prefix}{layer}.{name}"``, the prefix being the
+cell's kind unless given (``"rnn0.W"``, ``"lstm1.Wx"``), or
 ``"{prefix}{layer}.fwd.{name}"`` / ``".bwd."`` for bidirectional layers.
+:meth:`RecurrentStack.layer_params` reads one layer's back.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ class RecurrentStack:
     bidirectional : bool
     merge : {"concat", "sum"}
         How a bidirectional layer combines its two directions.
-    prefix : str
-        Start of the parameter names, so two stacks (an encoder and a
-        decoder) can share one parameter dict.
+    prefix : str, optional
+        Start of the parameter names; default the cell's kind ("rnn",
+        "lstm", "gru"). Two stacks that share one parameter dict (an encoder
+        and a decoder) need two prefixes.
     bidirectional_functions : (forward, backward), optional
         Functions with the signatures of
         :func:`course_pkg.bidirectional.bidirectional_forward` and
@@ -65,7 +68,7 @@ class RecurrentStack:
         *,
         bidirectional: bool = False,
         merge: str = "concat",
-        prefix: str = "rnn",
+        prefix: str | None = None,
         bidirectional_functions: tuple | None = None,
     ):
         self.cell = as_cell(cell)
@@ -79,7 +82,9 @@ class RecurrentStack:
         self.num_layers = int(num_layers)
         self.bidirectional = bool(bidirectional)
         self.merge = merge
-        self.prefix = prefix
+        if prefix is not None and not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+        self.prefix = self.cell.kind if prefix is None else prefix
         if bidirectional_functions is None:
             bidirectional_functions = (bidirectional_forward, bidirectional_backward)
         elif not self.bidirectional:
@@ -102,6 +107,21 @@ class RecurrentStack:
         if self.bidirectional:
             return [base + "fwd.", base + "bwd."]
         return [base]
+
+    def layer_params(self, params: dict, layer: int = 0, direction: str | None = None) -> dict:
+        """One layer's parameters out of a model's flat dict, keyed by the cell's names.
+
+        ``direction`` is "fwd" or "bwd" for a bidirectional stack, None
+        otherwise. Returns ``{"Wx": params["lstm0.Wx"], ...}`` (the arrays
+        themselves, not copies); ``ValueError`` names a missing key.
+        """
+        layer = check_int("layer", layer, 0, self.num_layers - 1)
+        if (direction is None) == self.bidirectional or direction not in (None, "fwd", "bwd"):
+            expected = '"fwd" or "bwd"' if self.bidirectional else "None"
+            raise ValueError(f"direction must be {expected} for this stack, got {direction!r}")
+        keys = self._layer_keys(layer)
+        key = keys[0] if direction in (None, "fwd") else keys[1]
+        return self.cell.select(params, key)
 
     def init_params(self, rng: np.random.Generator, dtype=np.float64) -> dict:
         """Fresh parameters for every layer, keyed as described in the module docstring."""

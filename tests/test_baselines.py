@@ -3,20 +3,20 @@
 import numpy as np
 import pytest
 
-from course_pkg.baselines import (
-    BagOfWordsClassifier,
-    LinearAutoregression,
-    MajorityTagger,
-    NgramCharModel,
-    bag_of_words,
-    persistence_forecast,
-)
 from course_pkg.datasets import (
     make_windows,
     minibatches,
     noisy_periodic_series,
     toy_sentiment,
     toy_tagging,
+)
+from course_pkg.experiments.baselines import (
+    BagOfWordsClassifier,
+    LinearAutoregression,
+    MajorityTagger,
+    NgramCharModel,
+    bag_of_words,
+    persistence_forecast,
 )
 from course_pkg.gradcheck import numerical_gradient, rel_error
 from course_pkg.optim import Adam

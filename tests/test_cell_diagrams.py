@@ -1,4 +1,4 @@
-"""Tests of course_pkg.cell_diagrams: the right nodes, in the book's colours, inside the Axes."""
+"""Tests of course_pkg.figures.cell_diagrams: the right nodes, in the book's colours."""
 
 import matplotlib
 
@@ -10,7 +10,7 @@ import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.patches import FancyBboxPatch
 
-from course_pkg.cell_diagrams import (
+from course_pkg.figures.cell_diagrams import (
     ONE_MINUS,
     PLUS,
     TIMES,
@@ -18,7 +18,7 @@ from course_pkg.cell_diagrams import (
     draw_lstm_cell,
     draw_rnn_cell,
 )
-from course_pkg.diagrams import COLORS
+from course_pkg.figures.diagrams import COLORS
 
 DRAWERS = {
     "rnn": draw_rnn_cell,

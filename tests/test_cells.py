@@ -186,3 +186,29 @@ def test_cell_names_its_recurrent_weight_and_checks_params():
         gru_cell.check_params({**params, "bx": params["bx"][:6]})
     with pytest.raises(TypeError, match="share one float dtype"):
         gru_cell.check_params({**params, "bh": params["bh"].astype(np.float32)})
+
+
+def test_stack_keys_parameters_by_cell_kind_and_reads_a_layer_back():
+    from course_pkg.models import SequenceClassifier
+
+    model = SequenceClassifier(4, rng=np.random.default_rng(6), input_size=2, cell="lstm")
+    assert [k for k in model.params if k not in ("V", "c")] == ["lstm0.Wx", "lstm0.Wh", "lstm0.b"]
+    p = model.stack.layer_params(model.params)
+    assert list(p) == ["Wx", "Wh", "b"] and p["Wh"] is model.params["lstm0.Wh"]
+    with pytest.raises(ValueError, match=r"layer must be in \[0, 0\], got 1"):
+        model.stack.layer_params(model.params, 1)
+    with pytest.raises(ValueError, match=r"params has no \['lstm0.Wx'"):
+        model.stack.layer_params({}, 0)
+    with pytest.raises(
+        ValueError, match='direction must be None for this stack, got "fwd"'.replace('"', "'")
+    ):
+        model.stack.layer_params(model.params, 0, "fwd")
+    bi = RecurrentStack("gru", 2, 3, num_layers=2, bidirectional=True, prefix="enc")
+    params = bi.init_params(np.random.default_rng(7))
+    assert bi.layer_params(params, 1, "bwd")["Wx"] is params["enc1.bwd.Wx"]
+    with pytest.raises(
+        ValueError, match='direction must be "fwd" or "bwd" for this stack, got None'
+    ):
+        bi.layer_params(params, 1)
+    with pytest.raises(TypeError, match="prefix must be a str, got int"):
+        RecurrentStack("gru", 2, 3, prefix=1)

@@ -9,7 +9,7 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from course_pkg import _drawing
-from course_pkg.diagrams import (
+from course_pkg.figures.diagrams import (
     COLORS,
     draw_architecture_types,
     draw_bidirectional,

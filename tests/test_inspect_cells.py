@@ -1,20 +1,18 @@
-"""Tests of course_pkg.inspect_cells: every helper checked on values computed another way."""
+"""Tests of course_pkg.experiments.inspect_cells, against values computed another way."""
 
 import numpy as np
 import pytest
 
 from course_pkg.cells import Cell
 from course_pkg.datasets import TAGGING_WORDS
-from course_pkg.gradcheck import numerical_gradient, rel_error
-from course_pkg.inspect_cells import (
+from course_pkg.experiments.inspect_cells import (
     accuracy_by_word,
     cell_path_gain,
     input_gradient,
-    layer_params,
     unit_target_correlation,
 )
+from course_pkg.gradcheck import numerical_gradient, rel_error
 from course_pkg.lstm import lstm_backward_with_cell_state, lstm_forward
-from course_pkg.models import SequenceClassifier
 
 from gradutil import randn
 
@@ -73,17 +71,6 @@ def test_unit_target_correlation_rejects_bad_input():
         unit_target_correlation(np.ones((4, 2)), np.arange(3.0))
     with pytest.raises(ValueError, match="two examples"):
         unit_target_correlation(np.ones((1, 2)), np.ones(1))
-
-
-def test_layer_params_returns_the_models_arrays():
-    model = SequenceClassifier(4, rng=np.random.default_rng(6), input_size=2, cell="lstm")
-    p = layer_params(model.params, "rnn0.", "lstm")
-    assert list(p) == ["Wx", "Wh", "b"]
-    assert p["Wh"] is model.params["rnn0.Wh"]
-    with pytest.raises(ValueError, match=r"rnn1\.Wx"):
-        layer_params(model.params, "rnn1.", "lstm")
-    with pytest.raises(TypeError, match="dict"):
-        layer_params([1, 2], "rnn0.", "lstm")
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])

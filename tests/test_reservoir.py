@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from course_pkg.datasets import toy_sentiment
+from course_pkg.experiments.sequences import spectral_radius
 from course_pkg.reservoir import ReservoirClassifier
 from course_pkg.rnn import rnn_forward
-from course_pkg.sequences import spectral_radius
 
 
 def small(rng_seed=0, **kwargs):

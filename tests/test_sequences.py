@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from course_pkg.activations import relu
-from course_pkg.rnn import rnn_forward, rnn_num_params
-from course_pkg.sequences import (
+from course_pkg.experiments.sequences import (
     batch_padding_fraction,
     feedforward_param_count,
     fraction_truncated,
@@ -15,6 +14,7 @@ from course_pkg.sequences import (
     scale_to_spectral_radius,
     spectral_radius,
 )
+from course_pkg.rnn import rnn_forward, rnn_num_params
 
 # ----------------------------------------------------------------------- padding cost
 

@@ -18,7 +18,8 @@ nothing is downloaded. The data sets and what each one is for:
 - :func:`number_translation`: digits to English number words, for an
   encoder-decoder whose source and target lengths differ.
 
-Shapes: N examples (called ``n`` in the signatures), T time steps, B batch.
+Shapes: n examples in a data set (``n`` in the signatures), N in a batch (as
+everywhere in the package), T time steps.
 Token ids are ``int64`` and id 0 is always padding (or the blank of the copy
 task).
 """

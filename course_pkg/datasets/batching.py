@@ -1,4 +1,8 @@
-"""Padding, minibatches, and the batches of truncated BPTT."""
+"""Padding, minibatches, and the batches of truncated BPTT.
+
+Taught in "Training and backpropagation through time" (``book/05_bptt``);
+assignment ``a3_gradients`` builds :func:`char_lm_batches`.
+"""
 
 from __future__ import annotations
 
@@ -75,7 +79,7 @@ def batches(
 
     Yields
     ------
-    idx : ndarray (B,) int64
+    idx : ndarray (N,) int64
         Indices into the data set; every index appears exactly once per epoch.
 
     Raises
@@ -154,14 +158,14 @@ def char_lm_batches(ids, batch_size: int, seq_len: int) -> Iterator[tuple[np.nda
     ids : ndarray (L,)
         Token ids of the whole text (e.g. ``CharVocab.encode(text)``).
     batch_size : int
-        Parallel streams B, >= 1.
+        Parallel streams N, >= 1 (the batch size).
     seq_len : int
         Steps per batch (the truncation length), >= 1.
 
     Yields
     ------
-    inputs : ndarray (B, seq_len) int64
-    targets : ndarray (B, seq_len) int64
+    inputs : ndarray (N, seq_len) int64
+    targets : ndarray (N, seq_len) int64
         The next token of each input: ``targets[b, t]`` follows
         ``inputs[b, t]`` in the text.
 
@@ -182,8 +186,8 @@ def char_lm_batches(ids, batch_size: int, seq_len: int) -> Iterator[tuple[np.nda
             f"need at least {batch_size * seq_len + 1} tokens"
         )
     P = (L - 1) // batch_size
-    inputs = ids[: batch_size * P].astype(np.int64).reshape(batch_size, P)  # (B, P)
-    targets = ids[1 : batch_size * P + 1].astype(np.int64).reshape(batch_size, P)  # (B, P)
+    inputs = ids[: batch_size * P].astype(np.int64).reshape(batch_size, P)  # (N, P)
+    targets = ids[1 : batch_size * P + 1].astype(np.int64).reshape(batch_size, P)  # (N, P)
     return (
         (inputs[:, k : k + seq_len], targets[:, k : k + seq_len])
         for k in range(0, P - seq_len + 1, seq_len)

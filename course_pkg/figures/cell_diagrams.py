@@ -2,9 +2,9 @@ r"""Diagrams of the inside of one recurrent cell (vanilla, LSTM, GRU), drawn wit
 
 Used by "LSTM" (``book/07_lstm``) and "GRU" (``book/08_gru``). Network-level
 pictures (unrolled networks, bidirectional layers) are in
-:mod:`course_pkg.diagrams`; this module draws with the same primitives
-(:mod:`course_pkg._drawing`), so in the same visual language
-(:data:`course_pkg.diagrams.COLORS`): inputs light blue, states light orange,
+:mod:`course_pkg.figures.diagrams`; this module draws with the same primitives
+(:mod:`course_pkg.figures._drawing`), so in the same visual language
+(:data:`course_pkg.figures.diagrams.COLORS`): inputs light blue, states light orange,
 gates light purple; element-wise operations are white circles; black arrows;
 10 pt text.
 

@@ -1,7 +1,7 @@
 r"""The drawing base of the book's diagrams: one visual language, written once.
 
-:mod:`course_pkg.diagrams` (networks: unrolled, bidirectional,
-encoder-decoder) and :mod:`course_pkg.cell_diagrams` (the inside of one
+:mod:`course_pkg.figures.diagrams` (networks: unrolled, bidirectional,
+encoder-decoder) and :mod:`course_pkg.figures.cell_diagrams` (the inside of one
 cell) draw with the primitives of this module, so that every figure of the
 book looks alike (see ``book/AUTHORING.md``): nodes are rounded boxes or
 circles with a 1 pt black outline, filled by kind (:data:`COLORS`); arrows
@@ -10,7 +10,7 @@ Axes it is given and returns the :class:`Node` it drew, so that the next
 arrow can start at the node's edge.
 
 Private: the public names are the ``draw_*`` functions of the two diagram
-modules, and :data:`COLORS`, which :mod:`course_pkg.diagrams` re-exports.
+modules, and :data:`COLORS`, which :mod:`course_pkg.figures.diagrams` re-exports.
 
 Examples
 --------

@@ -16,7 +16,7 @@ One visual language for the whole book (see ``book/AUTHORING.md``): inputs
 light blue, hidden states light orange, outputs light green, gates light
 purple, losses light red (:data:`COLORS`); black arrows; 10 pt text. The
 boxes, circles, arrows and text are drawn by the primitives of
-:mod:`course_pkg._drawing`, which :mod:`course_pkg.cell_diagrams` shares.
+:mod:`course_pkg.figures._drawing`, which :mod:`course_pkg.figures.cell_diagrams` shares.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from itertools import pairwise
 import numpy as np
 from matplotlib.axes import Axes
 
+from .._validate import check_int
+
 # COLORS and FONTSIZE are defined in the drawing base and stay public under this module's name
 from ._drawing import COLORS as COLORS
 from ._drawing import FONTSIZE as FONTSIZE
 from ._drawing import Node, arrow, box, check_ax, circle, finish, text
-from ._validate import check_int
 
 MAX_STEPS = 10  # more columns than this would not be readable at book width
 
@@ -56,7 +57,7 @@ def _check_labels(name: str, labels, n: int) -> list[str] | None:
 
 
 # --------------------------------------------------------------------- primitives
-# (the shared ones, boxes, circles, arrows and text, are in course_pkg._drawing)
+# (the shared ones, boxes, circles, arrows and text, are in course_pkg.figures._drawing)
 
 
 def _box(ax, x, y, label, kind, w=0.7, h=0.5) -> Node:

@@ -11,8 +11,6 @@ hold them by name, ``cache.f`` (N, T, H) for the forget gates, and so on.
 - :func:`cell_path_gain`: the products of forget gates that carry a gradient
   back along the LSTM's cell state (the constant error carousel);
 - :func:`unit_target_correlation`: which hidden units store a quantity;
-- :func:`layer_params`: one recurrent layer's parameters out of a model's
-  flat parameter dict;
 - :func:`input_gradient`: how much a readout of the last state depends on
   the input at every earlier step;
 - :func:`accuracy_by_word`: per-word accuracy of a tagger.
@@ -26,8 +24,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_shape
-from .cells import as_cell
+from .._validate import as_float_array, as_index_array, check_shape
+from ..cells import as_cell
 
 
 def cell_path_gain(f) -> np.ndarray:
@@ -116,40 +114,6 @@ def unit_target_correlation(states, target) -> np.ndarray:
     return np.clip(np.where(s_norm > 0, rho, 0.0), -1.0, 1.0)
 
 
-def layer_params(params: Mapping, prefix: str, cell) -> dict:
-    """One recurrent layer's parameters, taken out of a model's flat parameter dict.
-
-    Parameters
-    ----------
-    params : dict
-        A model's ``params``; a stack stores layer ``l`` under
-        ``"{prefix}{l}.{name}"``, e.g. ``"rnn0.Wx"``.
-    prefix : str
-        Everything before the parameter name, e.g. ``"rnn0."`` (first
-        layer) or ``"rnn0.fwd."`` (forward direction of a bidirectional layer).
-    cell : {"rnn", "lstm", "gru"} or Cell
-        Which parameter names to take.
-
-    Returns
-    -------
-    dict
-        ``{name: params[prefix + name]}`` for the cell's parameter names
-        (the arrays themselves, not copies).
-
-    Raises
-    ------
-    TypeError
-        ``params`` not a mapping, ``prefix`` not a string.
-    ValueError
-        A parameter missing under ``prefix``.
-    """
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    if not isinstance(prefix, str):
-        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
-    return as_cell(cell).select(params, prefix)
-
-
 def input_gradient(cell, params: Mapping, x, v) -> np.ndarray:
     r"""Gradient of a linear readout of the last hidden state with respect to every input.
 
@@ -161,7 +125,7 @@ def input_gradient(cell, params: Mapping, x, v) -> np.ndarray:
     ----------
     cell : {"rnn", "lstm", "gru"} or Cell
     params : dict
-        The layer's parameters (see :func:`layer_params`).
+        The layer's parameters, e.g. ``model.stack.layer_params(model.params, 0)``.
     x : ndarray (N, T, D)
         Input sequences.
     v : ndarray (H,)

@@ -28,8 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_int, check_shape, common_dtype
-from .activations import relu, sigmoid, tanh
+from .._validate import as_float_array, as_index_array, check_int, check_shape, common_dtype
+from ..activations import relu, sigmoid, tanh
 
 # ----------------------------------------------------------------------------- checks
 

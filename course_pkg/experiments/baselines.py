@@ -26,9 +26,9 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_int, check_lengths, check_shape
-from .layers import dense_backward, dense_forward
-from .losses import binary_cross_entropy_with_logits
+from .._validate import as_float_array, as_index_array, check_int, check_lengths, check_shape
+from ..layers import dense_backward, dense_forward
+from ..losses import binary_cross_entropy_with_logits
 
 
 def _check_nonnegative(name: str, value) -> float:
@@ -131,10 +131,10 @@ class BagOfWordsClassifier:
         """
         logits, cache = self.forward(ids, lengths)
         loss, dlogits = binary_cross_entropy_with_logits(logits[:, 0], labels)
-        _, dV, dc = dense_backward(dlogits[:, None], cache)
+        _, dV, dc_out = dense_backward(dlogits[:, None], cache)  # c: the output bias
         V = self.params["V"]
         loss = loss + 0.5 * self.weight_decay * np.sum(V * V)
-        return loss, {"V": dV + self.weight_decay * V, "c": dc}
+        return loss, {"V": dV + self.weight_decay * V, "c": dc_out}
 
     def predict(self, ids, lengths=None) -> np.ndarray:
         """Probability of class 1 for each sequence, (N,)."""

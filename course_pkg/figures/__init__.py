@@ -1,0 +1,8 @@
+"""The book's diagrams, drawn with Matplotlib in one visual language.
+
+- :mod:`~course_pkg.figures.diagrams`: networks (unrolled, bidirectional,
+  encoder-decoder, the architecture types), chapters 1, 2, 4 and 9;
+- :mod:`~course_pkg.figures.cell_diagrams`: the inside of one cell (vanilla,
+  LSTM, GRU), chapters 7 and 8;
+- ``_drawing``: the primitives both draw with.
+"""
