@@ -8,7 +8,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from course_pkg import _drawing
+from course_pkg.figures import _drawing
 from course_pkg.figures.diagrams import (
     COLORS,
     draw_architecture_types,
