@@ -7,7 +7,10 @@ the argument, what was received and what was expected.
 
 from __future__ import annotations
 
+import math
 import numbers
+from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,11 +115,75 @@ def check_rng(rng, name: str = "rng") -> np.random.Generator:
     return rng
 
 
+class Interval(NamedTuple):
+    """A range of numbers, declared once and named in every message about it.
+
+    >>> str(Interval(0, low_open=True)), str(Interval(0, 1, high_open=True))
+    ('> 0', 'in [0, 1)')
+    >>> 1.0 in Interval(0, 1, high_open=True)
+    False
+    """
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False  # the interval leaves out ``low``
+    high_open: bool = False  # ... and ``high``
+
+    def __contains__(self, value) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low == -math.inf:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
+
+
+REAL = Interval()  # any finite number
+POSITIVE = Interval(0.0, low_open=True)  # > 0
+NON_NEGATIVE = Interval(0.0)  # >= 0
+FRACTION = Interval(0.0, 1.0, high_open=True)  # [0, 1): a probability that is not certain
+
+
 def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` as an int in ``[minimum, maximum]``, or raise."""
+    """Return ``value`` as an int in ``[minimum, maximum]``, or raise.
+
+    Booleans are refused: ``True`` is an ``int`` to Python, but never a count.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum or (maximum is not None and value > maximum):
-        expected = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ValueError(f"{name} must be {expected}, got {value}")
+    allowed = Interval(minimum, math.inf if maximum is None else maximum)
+    if value not in allowed:
+        raise ValueError(f"{name} must be {allowed}, got {value}")
     return int(value)
+
+
+def check_real(name: str, value, allowed: Interval = REAL) -> float:
+    """Return ``value`` as a finite Python float in ``allowed``, or raise.
+
+    A 0-d array counts as its number; booleans, strings and arrays do not.
+
+    >>> check_real("lr", 0.1, POSITIVE)
+    0.1
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not (math.isfinite(value) and value in allowed):
+        raise ValueError(f"{name} must be a finite number {allowed}, got {value}")
+    return value
+
+
+def check_array_dict(name: str, arrays, *, finite: bool = True) -> dict:
+    """Validate a non-empty dict of float arrays (parameters, gradients); return a new dict."""
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"{name} must be a dict of arrays, got {type(arrays).__name__}")
+    if not arrays:
+        raise ValueError(f"{name} must hold at least one array, got an empty dict")
+    return {k: as_float_array(f"{name}[{k!r}]", a, finite=finite) for k, a in arrays.items()}

@@ -34,26 +34,26 @@ Shapes: N batch, T time, D input features, H hidden units.
 
 from __future__ import annotations
 
-import numbers
 import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_cache, check_grad, check_rng, check_shape
+from ._validate import (
+    POSITIVE,
+    as_float_array,
+    check_cache,
+    check_grad,
+    check_int,
+    check_real,
+    check_rng,
+    check_shape,
+)
 from .cells import Cell, as_cell
 from .rnn import RNNCache, rnn_step_backward
 
 # --------------------------------------------------------------------------- checks
-
-
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
 
 
 def _cell_params(cell: Cell, params, D: int) -> tuple[dict, int]:
@@ -286,12 +286,9 @@ def orthogonal(n: int, rng, *, gain: float = 1.0, dtype=np.float64):
     >>> np.allclose(Q.T @ Q, np.eye(3))
     True
     """
-    n = _check_positive_int("n", n)
+    n = check_int("n", n, 1)
     check_rng(rng)
-    if isinstance(gain, (bool, np.bool_)) or not isinstance(gain, numbers.Real):
-        raise TypeError(f"gain must be a real number, got {type(gain).__name__}")
-    if not (np.isfinite(gain) and gain > 0):
-        raise ValueError(f"gain must be a finite number > 0, got {gain}")
+    gain = check_real("gain", gain, POSITIVE)
     Q, R = np.linalg.qr(rng.standard_normal((n, n)))
     signs = np.where(np.diag(R) < 0, -1.0, 1.0)  # fix QR's sign ambiguity: Haar-uniform Q
     return (gain * Q * signs).astype(dtype)
@@ -393,9 +390,9 @@ def bptt_cost(cell, params, seq_lengths, *, batch_size: int, rng, repeats: int =
     """
     cell = as_cell(cell)
     check_rng(rng)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    repeats = _check_positive_int("repeats", repeats)
-    lengths = [_check_positive_int("seq_lengths[i]", T) for T in seq_lengths]
+    batch_size = check_int("batch_size", batch_size, 1)
+    repeats = check_int("repeats", repeats, 1)
+    lengths = [check_int("seq_lengths[i]", T, 1) for T in seq_lengths]
     if not lengths:
         raise ValueError("seq_lengths must hold at least one length, got none")
     params = cell.check_params(params)

@@ -20,16 +20,17 @@ with ``h_t`` (N, H), ``V`` (H, K), ``c`` (K,).
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from ._validate import (
+    FRACTION,
     as_float_array,
     as_index_array,
     check_cache,
     check_grad,
+    check_real,
     check_rng,
     check_shape,
     common_dtype,
@@ -276,10 +277,7 @@ def dropout_forward(x, p, rng, train=True, same_mask_over_time=False):
     [0.0, 2.0]
     """
     x = as_float_array("x", x)
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise TypeError(f"p must be a real number, got {type(p).__name__}")
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"p must lie in [0, 1), got {p}")
+    p = check_real("p", p, FRACTION)
     check_rng(rng)
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"train must be a bool, got {type(train).__name__}")

@@ -19,11 +19,17 @@ that made the prediction.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_shape, common_dtype
+from ._validate import (
+    NON_NEGATIVE,
+    as_float_array,
+    as_index_array,
+    check_real,
+    check_shape,
+    common_dtype,
+)
 from .activations import log_softmax, sigmoid
 
 REDUCTIONS = ("mean", "sum")
@@ -259,13 +265,7 @@ def perplexity(mean_loss) -> float:
     >>> round(perplexity(np.log(50.0)), 9)  # uniform over 50 tokens
     50.0
     """
-    if isinstance(mean_loss, np.ndarray) and mean_loss.ndim == 0:
-        mean_loss = mean_loss[()]
-    if isinstance(mean_loss, (bool, np.bool_)) or not isinstance(mean_loss, numbers.Real):
-        raise TypeError(f"mean_loss must be a real number, got {type(mean_loss).__name__}")
-    mean_loss = float(mean_loss)
-    if not math.isfinite(mean_loss) or mean_loss < 0:
-        raise ValueError(f"mean_loss must be a finite cross-entropy >= 0, got {mean_loss}")
+    mean_loss = check_real("mean_loss", mean_loss, NON_NEGATIVE)  # a cross-entropy
     try:
         return math.exp(mean_loss)
     except OverflowError:

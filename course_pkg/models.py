@@ -41,13 +41,19 @@ gives exactly the results of ``train=False``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, as_index_array, check_lengths, check_rng
+from ._validate import (
+    FRACTION,
+    as_float_array,
+    as_index_array,
+    check_lengths,
+    check_real,
+    check_rng,
+)
 from .activations import log_softmax
 from .layers import (
     DropoutCache,
@@ -63,10 +69,7 @@ from .stack import RecurrentStack
 
 
 def _check_dropout(dropout, variational) -> tuple[float, bool]:
-    if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real):
-        raise TypeError(f"dropout must be a real number, got {type(dropout).__name__}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+    dropout = check_real("dropout", dropout, FRACTION)
     if not isinstance(variational, (bool, np.bool_)):
         raise TypeError(f"variational must be a bool, got {type(variational).__name__}")
     return float(dropout), bool(variational)

@@ -26,92 +26,19 @@ gradient :math:`g` at step :math:`t`; all operations are element-wise.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
-
-# --------------------------------------------------------------------------- validation
-
-
-def _real(name: str, value, *, low: float, low_inclusive: bool, high: float = math.inf) -> float:
-    """Return a hyperparameter as a Python float, or raise if it is not in its range."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    above = value >= low if low_inclusive else value > low
-    if not (above and value < high and math.isfinite(value)):
-        interval = f"{'[' if low_inclusive else '('}{low:g}, {high:g})"
-        raise ValueError(f"{name} must lie in {interval}, got {value}")
-    return value
-
-
-def _grad_dict(name: str, grads, *, finite: bool) -> dict:
-    """Validate a non-empty dict of float arrays; return it as a dict of ndarrays."""
-    if not isinstance(grads, Mapping):
-        raise TypeError(f"{name} must be a dict of arrays, got {type(grads).__name__}")
-    if not grads:
-        raise ValueError(f"{name} must hold at least one array, got an empty dict")
-    return {k: as_float_array(f"{name}[{k!r}]", g, finite=finite) for k, g in grads.items()}
-
-
-def _key_list(keys) -> str:
-    return "[" + ", ".join(sorted(repr(k) for k in keys)) + "]"
-
-
-def _check_step(params, grads) -> tuple[dict, dict]:
-    """Validate the arguments of ``step``: same keys, shapes and dtypes, all finite."""
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    for k, p in params.items():
-        # a list would be converted to a new array, and the update would be lost
-        if not isinstance(p, np.ndarray):
-            raise TypeError(
-                f"params[{k!r}] must be a numpy array (it is updated in place), "
-                f"got {type(p).__name__}"
-            )
-    params = _grad_dict("params", params, finite=True)
-    grads = _grad_dict("grads", grads, finite=True)
-    missing = params.keys() - grads.keys()
-    extra = grads.keys() - params.keys()
-    if missing or extra:
-        raise ValueError(
-            "grads must have the same keys as params; "
-            f"missing from grads: {_key_list(missing)}, not in params: {_key_list(extra)}"
-        )
-    for k, p in params.items():
-        check_shape(f"grads[{k!r}]", grads[k], p.shape)
-        if grads[k].dtype != p.dtype:
-            raise TypeError(
-                f"grads[{k!r}] must have the dtype of params[{k!r}], {p.dtype}, "
-                f"got {grads[k].dtype}"
-            )
-        if not p.flags.writeable:
-            raise ValueError(f"params[{k!r}] is read-only; it must be writeable to be updated")
-    return params, grads
-
-
-def _layout_diff(before: dict, now: dict) -> str:
-    """Describe how the (shape, dtype) per name in ``now`` differs from ``before``."""
-    parts = []
-    if now.keys() - before.keys():
-        parts.append(f"new keys {_key_list(now.keys() - before.keys())}")
-    if before.keys() - now.keys():
-        parts.append(f"missing keys {_key_list(before.keys() - now.keys())}")
-    for k in sorted(before.keys() & now.keys(), key=repr):
-        if before[k] != now[k]:
-            (s0, d0), (s1, d1) = before[k], now[k]
-            parts.append(f"{k!r} was {s0} {d0}, now {s1} {d1}")
-    return "; ".join(parts)
-
+from ._validate import FRACTION, POSITIVE, check_array_dict, check_real, check_shape
 
 # --------------------------------------------------------------------------- optimizers
 
 
 class Optimizer:
-    """Base class: validation and the loop over parameters. Subclasses define ``_update``.
+    """Base class: the loop over parameters. Subclasses define ``_update`` and declare the
+    allowed range of each hyperparameter in ``constraints``; the constructor checks them.
 
     Attributes
     ----------
@@ -119,8 +46,11 @@ class Optimizer:
         Learning rate.
     """
 
-    def __init__(self, lr):
-        self.lr = _real("lr", lr, low=0.0, low_inclusive=False)
+    constraints: ClassVar[dict] = {"lr": POSITIVE}
+
+    def __init__(self, **hyperparameters):
+        for name, value in hyperparameters.items():
+            setattr(self, name, check_real(name, value, self.constraints[name]))
         self._layout: dict | None = None  # name -> (shape, dtype), fixed by the first step
 
     def step(self, params, grads) -> None:
@@ -189,6 +119,9 @@ class SGD(Optimizer):
     array([0.95, 2.1 ])
     """
 
+    def __init__(self, lr):
+        super().__init__(lr=lr)
+
     def _update(self, name, p, g):
         p -= self.lr * g
 
@@ -224,9 +157,10 @@ class Momentum(Optimizer):
     takes steps about ten times as long as SGD with the same :math:`\eta`.
     """
 
+    constraints: ClassVar[dict] = {"lr": POSITIVE, "beta": FRACTION}
+
     def __init__(self, lr, beta=0.9):
-        super().__init__(lr)
-        self.beta = _real("beta", beta, low=0.0, low_inclusive=True, high=1.0)
+        super().__init__(lr=lr, beta=beta)
         self.velocity: dict[str, np.ndarray] = {}
 
     def _update(self, name, p, g):
@@ -264,9 +198,10 @@ class Adagrad(Optimizer):
     Because :math:`G` only grows, the effective step size only shrinks.
     """
 
+    constraints: ClassVar[dict] = {"lr": POSITIVE, "eps": POSITIVE}
+
     def __init__(self, lr, eps=1e-8):
-        super().__init__(lr)
-        self.eps = _real("eps", eps, low=0.0, low_inclusive=False)
+        super().__init__(lr=lr, eps=eps)
         self.sum_squares: dict[str, np.ndarray] = {}
 
     def _update(self, name, p, g):
@@ -319,11 +254,15 @@ class Adam(Optimizer):
     coordinate moves by about :math:`\eta` whatever the gradient's scale.
     """
 
+    constraints: ClassVar[dict] = {
+        "lr": POSITIVE,
+        "beta1": FRACTION,
+        "beta2": FRACTION,
+        "eps": POSITIVE,
+    }
+
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        super().__init__(lr)
-        self.beta1 = _real("beta1", beta1, low=0.0, low_inclusive=True, high=1.0)
-        self.beta2 = _real("beta2", beta2, low=0.0, low_inclusive=True, high=1.0)
-        self.eps = _real("eps", eps, low=0.0, low_inclusive=False)
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.step_count = 0
@@ -381,7 +320,7 @@ def global_norm(grads) -> float:
     the root is multiplied back, so the norm of large gradients (1e200, say)
     does not overflow to ``inf`` when its true value is finite.
     """
-    return _norm(_grad_dict("grads", grads, finite=False))
+    return _norm(check_array_dict("grads", grads, finite=False))
 
 
 def clip_grad_norm(grads, max_norm):
@@ -432,8 +371,8 @@ def clip_grad_norm(grads, max_norm):
     >>> norm, clipped["a"], clipped["b"]
     (5.0, array([0.6]), array([0.8]))
     """
-    grads = _grad_dict("grads", grads, finite=False)
-    max_norm = _real("max_norm", max_norm, low=0.0, low_inclusive=False)
+    grads = check_array_dict("grads", grads, finite=False)
+    max_norm = check_real("max_norm", max_norm, POSITIVE)
     total_norm = _norm(grads)
     if math.isfinite(total_norm) and total_norm > max_norm:
         factor = max_norm / total_norm
@@ -463,8 +402,61 @@ def clip_grad_value(grads, clip_value):
     Unlike :func:`clip_grad_norm` this changes the direction of the update
     whenever some but not all entries are clipped.
     """
-    grads = _grad_dict("grads", grads, finite=False)
-    clip_value = _real("clip_value", clip_value, low=0.0, low_inclusive=False)
+    grads = check_array_dict("grads", grads, finite=False)
+    clip_value = check_real("clip_value", clip_value, POSITIVE)
     return {
         k: np.clip(g, -clip_value, clip_value).astype(g.dtype, copy=False) for k, g in grads.items()
     }
+
+
+# ------------------------------------------------- checks of step's arguments
+
+
+def _key_list(keys) -> str:
+    return "[" + ", ".join(sorted(repr(k) for k in keys)) + "]"
+
+
+def _check_step(params, grads) -> tuple[dict, dict]:
+    """Validate the arguments of ``step``: same keys, shapes and dtypes, all finite."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+    for k, p in params.items():
+        # a list would be converted to a new array, and the update would be lost
+        if not isinstance(p, np.ndarray):
+            raise TypeError(
+                f"params[{k!r}] must be a numpy array (it is updated in place), "
+                f"got {type(p).__name__}"
+            )
+    params = check_array_dict("params", params)
+    grads = check_array_dict("grads", grads)
+    missing = params.keys() - grads.keys()
+    extra = grads.keys() - params.keys()
+    if missing or extra:
+        raise ValueError(
+            "grads must have the same keys as params; "
+            f"missing from grads: {_key_list(missing)}, not in params: {_key_list(extra)}"
+        )
+    for k, p in params.items():
+        check_shape(f"grads[{k!r}]", grads[k], p.shape)
+        if grads[k].dtype != p.dtype:
+            raise TypeError(
+                f"grads[{k!r}] must have the dtype of params[{k!r}], {p.dtype}, "
+                f"got {grads[k].dtype}"
+            )
+        if not p.flags.writeable:
+            raise ValueError(f"params[{k!r}] is read-only; it must be writeable to be updated")
+    return params, grads
+
+
+def _layout_diff(before: dict, now: dict) -> str:
+    """Describe how the (shape, dtype) per name in ``now`` differs from ``before``."""
+    parts = []
+    if now.keys() - before.keys():
+        parts.append(f"new keys {_key_list(now.keys() - before.keys())}")
+    if before.keys() - now.keys():
+        parts.append(f"missing keys {_key_list(before.keys() - now.keys())}")
+    for k in sorted(before.keys() & now.keys(), key=repr):
+        if before[k] != now[k]:
+            (s0, d0), (s1, d1) = before[k], now[k]
+            parts.append(f"{k!r} was {s0} {d0}, now {s1} {d1}")
+    return "; ".join(parts)

@@ -15,23 +15,20 @@ recurrent layer needs.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 
-from ._validate import as_index_array, check_int, check_lengths, check_rng
+from ._validate import (
+    NON_NEGATIVE,
+    POSITIVE,
+    as_index_array,
+    check_int,
+    check_lengths,
+    check_real,
+    check_rng,
+)
 from .experiments.sequences import scale_to_spectral_radius
-
-
-def _check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (np.isfinite(value) and low_ok):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
-    return float(value)
 
 
 class ReservoirClassifier:
@@ -92,8 +89,8 @@ class ReservoirClassifier:
         V = check_int("vocab_size", vocab_size, 1)
         H = check_int("hidden_size", hidden_size, 1)
         E = check_int("embed_dim", embed_dim, 1)
-        rho = _check_positive_float("spectral_radius", spectral_radius)
-        self.ridge = _check_positive_float("ridge", ridge, allow_zero=True)
+        rho = check_real("spectral_radius", spectral_radius, POSITIVE)
+        self.ridge = check_real("ridge", ridge, NON_NEGATIVE)
         rng = check_rng(rng)
         if forward is not None and not callable(forward):
             raise TypeError(

@@ -297,9 +297,9 @@ def test_dropout_keeps_dtype_and_inputs(dtype):
 def test_dropout_rejects_bad_input():
     rng = np.random.default_rng(17)
     x = randn(rng, 2, 3, 4)
-    with pytest.raises(ValueError, match=r"p must lie in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"p must be a finite number in \[0, 1\), got 1.0"):
         dropout_forward(x, 1.0, rng)
-    with pytest.raises(ValueError, match=r"p must lie in \[0, 1\), got -0.1"):
+    with pytest.raises(ValueError, match=r"p must be a finite number in \[0, 1\), got -0.1"):
         dropout_forward(x, -0.1, rng)
     with pytest.raises(TypeError, match="p must be a real number, got str"):
         dropout_forward(x, "0.5", rng)

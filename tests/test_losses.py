@@ -343,11 +343,9 @@ def test_perplexity_values():
 
 
 def test_perplexity_rejects_bad_input():
-    with pytest.raises(
-        ValueError, match=r"mean_loss must be a finite cross-entropy >= 0, got -0.5"
-    ):
+    with pytest.raises(ValueError, match=r"mean_loss must be a finite number >= 0, got -0.5"):
         perplexity(-0.5)
-    with pytest.raises(ValueError, match="mean_loss must be a finite cross-entropy >= 0, got nan"):
+    with pytest.raises(ValueError, match="mean_loss must be a finite number >= 0, got nan"):
         perplexity(float("nan"))
     with pytest.raises(TypeError, match="mean_loss must be a real number, got ndarray"):
         perplexity(np.array([1.0, 2.0]))

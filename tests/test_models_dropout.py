@@ -234,9 +234,9 @@ def test_fit_trains_with_dropout():
 
 def test_dropout_arguments_are_validated():
     rng = np.random.default_rng(10)
-    with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"dropout must be a finite number in \[0, 1\), got 1.0"):
         CharLM(5, 3, rng=rng, dropout=1.0)
-    with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\), got -0.1"):
+    with pytest.raises(ValueError, match=r"dropout must be a finite number in \[0, 1\), got -0.1"):
         SequenceTagger(5, 2, 3, rng=rng, dropout=-0.1)
     with pytest.raises(TypeError, match="dropout must be a real number, got str"):
         SequenceClassifier(3, rng=rng, vocab_size=5, dropout="0.5")

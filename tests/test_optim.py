@@ -225,14 +225,22 @@ def test_optimizer_is_tied_to_its_first_parameters():
 @pytest.mark.parametrize(
     "make, error, message",
     [
-        (lambda: SGD(0.0), ValueError, r"lr must lie in \(0, inf\), got 0.0"),
-        (lambda: SGD(-1), ValueError, r"lr must lie in \(0, inf\), got -1.0"),
-        (lambda: SGD(float("nan")), ValueError, r"lr must lie in \(0, inf\), got nan"),
+        (lambda: SGD(0.0), ValueError, r"lr must be a finite number > 0, got 0.0"),
+        (lambda: SGD(-1), ValueError, r"lr must be a finite number > 0, got -1.0"),
+        (lambda: SGD(float("nan")), ValueError, r"lr must be a finite number > 0, got nan"),
         (lambda: SGD("0.1"), TypeError, "lr must be a real number, got str"),
-        (lambda: Momentum(0.1, beta=1.0), ValueError, r"beta must lie in \[0, 1\), got 1.0"),
-        (lambda: Adagrad(0.1, eps=0), ValueError, r"eps must lie in \(0, inf\), got 0.0"),
-        (lambda: Adam(beta1=-0.1), ValueError, r"beta1 must lie in \[0, 1\), got -0.1"),
-        (lambda: Adam(beta2=1), ValueError, r"beta2 must lie in \[0, 1\), got 1.0"),
+        (
+            lambda: Momentum(0.1, beta=1.0),
+            ValueError,
+            r"beta must be a finite number in \[0, 1\), got 1.0",
+        ),
+        (lambda: Adagrad(0.1, eps=0), ValueError, r"eps must be a finite number > 0, got 0.0"),
+        (
+            lambda: Adam(beta1=-0.1),
+            ValueError,
+            r"beta1 must be a finite number in \[0, 1\), got -0.1",
+        ),
+        (lambda: Adam(beta2=1), ValueError, r"beta2 must be a finite number in \[0, 1\), got 1.0"),
         (lambda: Adam(lr=True), TypeError, "lr must be a real number, got bool"),
     ],
 )
@@ -337,11 +345,11 @@ def test_clip_grad_value_matches_torch():
 
 def test_clipping_rejects_bad_input():
     grads = {"a": np.ones(3)}
-    with pytest.raises(ValueError, match=r"max_norm must lie in \(0, inf\), got 0.0"):
+    with pytest.raises(ValueError, match=r"max_norm must be a finite number > 0, got 0.0"):
         clip_grad_norm(grads, 0.0)
-    with pytest.raises(ValueError, match=r"max_norm must lie in \(0, inf\), got inf"):
+    with pytest.raises(ValueError, match=r"max_norm must be a finite number > 0, got inf"):
         clip_grad_norm(grads, math.inf)
-    with pytest.raises(ValueError, match=r"clip_value must lie in \(0, inf\), got -1.0"):
+    with pytest.raises(ValueError, match=r"clip_value must be a finite number > 0, got -1.0"):
         clip_grad_value(grads, -1.0)
     with pytest.raises(
         TypeError, match=r"grads\['a'\] must have dtype float32 or float64, got int64"

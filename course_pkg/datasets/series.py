@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._validate import as_float_array, check_rng
+from .._validate import NON_NEGATIVE, as_float_array, check_real, check_rng
 from ._checks import check_float_dtype, check_int
 
 
@@ -55,10 +53,7 @@ def noisy_periodic_series(
     periods = as_float_array("periods", periods, ndim=1)
     if periods.size == 0 or np.any(periods <= 0):
         raise ValueError(f"periods must be one or more numbers > 0, got {periods.tolist()}")
-    if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, numbers.Real):
-        raise TypeError(f"noise must be a real number, got {type(noise).__name__}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    noise = check_real("noise", noise, NON_NEGATIVE)
     t = np.arange(n_steps, dtype=np.float64)
     clean = np.sin(2.0 * np.pi * t[:, None] / periods).sum(axis=1)  # (n_steps,)
     return (clean + noise * rng.standard_normal(n_steps)).astype(dtype)

@@ -22,22 +22,19 @@ horizon (steps ahead).
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._validate import as_float_array, as_index_array, check_int, check_lengths, check_shape
+from .._validate import (
+    NON_NEGATIVE,
+    as_float_array,
+    as_index_array,
+    check_int,
+    check_lengths,
+    check_real,
+    check_shape,
+)
 from ..layers import dense_backward, dense_forward
 from ..losses import binary_cross_entropy_with_logits
-
-
-def _check_nonnegative(name: str, value) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
-
 
 # ----------------------------------------------------------------------- bag of words
 
@@ -107,7 +104,7 @@ class BagOfWordsClassifier:
 
     def __init__(self, vocab_size: int, *, weight_decay: float = 0.0):
         self.vocab_size = check_int("vocab_size", vocab_size, 1)
-        self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
+        self.weight_decay = check_real("weight_decay", weight_decay, NON_NEGATIVE)
         self.params = {"V": np.zeros((self.vocab_size, 1)), "c": np.zeros(1)}
 
     def forward(self, ids, lengths=None):
@@ -181,7 +178,7 @@ class NgramCharModel:
     def __init__(self, vocab_size: int, order: int = 2, *, alpha: float = 0.1):
         self.vocab_size = check_int("vocab_size", vocab_size, 1)
         self.order = check_int("order", order, 1)
-        alpha = _check_nonnegative("alpha", alpha)
+        alpha = check_real("alpha", alpha, NON_NEGATIVE)
         if alpha == 0:
             raise ValueError("alpha must be > 0, got 0.0: unseen n-grams would get probability 0")
         self.alpha = alpha
@@ -345,7 +342,7 @@ class LinearAutoregression:
     """
 
     def __init__(self, ridge: float = 0.0):
-        self.ridge = _check_nonnegative("ridge", ridge)
+        self.ridge = check_real("ridge", ridge, NON_NEGATIVE)
         self.A = self.d = None
 
     def fit(self, x, y) -> LinearAutoregression:

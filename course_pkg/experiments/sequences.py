@@ -23,12 +23,19 @@ the left, as in :mod:`course_pkg.rnn`.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, as_index_array, check_int, check_shape, common_dtype
+from .._validate import (
+    POSITIVE,
+    as_float_array,
+    as_index_array,
+    check_int,
+    check_real,
+    check_shape,
+    common_dtype,
+)
 from ..activations import relu, sigmoid, tanh
 
 # ----------------------------------------------------------------------------- checks
@@ -393,10 +400,7 @@ def scale_to_spectral_radius(W, rho: float):
         ``rho <= 0`` or not finite; ``W`` not square or nilpotent (spectral
         radius 0).
     """
-    if isinstance(rho, (bool, np.bool_)) or not isinstance(rho, numbers.Real):
-        raise TypeError(f"rho must be a real number, got {type(rho).__name__}")
-    if not np.isfinite(rho) or rho <= 0:
-        raise ValueError(f"rho must be a finite number > 0, got {rho}")
+    rho = check_real("rho", rho, POSITIVE)
     current = spectral_radius(W)
     if current == 0:
         raise ValueError("W has spectral radius 0 and cannot be rescaled to another radius")
