@@ -152,7 +152,8 @@ class RecurrentStack:
             States of the top layer.
         cache : StackCache
         """
-        x = as_float_array("x", x, ndim=3)
+        # the shape is checked here; the values by the cell's functions, once
+        x = as_float_array("x", x, ndim=3, finite=False)
         N, T, _ = x.shape
         if lengths is not None:
             lengths = check_lengths(lengths, N, T)
