@@ -23,6 +23,7 @@ assignment that builds it.
 - ``models``, ``train``: the models (a5 writes ``sample_from_logits``) and
   the training loop
 - ``reservoir``: an echo state network (a fixed random RNN with a trained readout)
+- ``attention``: additive (Bahdanau) attention over an encoder's states
 - ``datasets``: the shipped corpus and generated tasks (a3 writes
   ``char_lm_batches``)
 

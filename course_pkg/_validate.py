@@ -94,6 +94,18 @@ def check_grad(name: str, grad, expected_shape: tuple, dtype: np.dtype) -> np.nd
     return grad
 
 
+def as_mask(mask, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """Validate a 0/1 mask of ``shape`` (bool or float) and return it as ``dtype``."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"mask must be a numpy array, got {type(mask).__name__}")
+    if mask.dtype != np.bool_ and mask.dtype not in (np.float32, np.float64):
+        raise TypeError(f"mask must have dtype bool, float32 or float64, got {mask.dtype}")
+    check_shape("mask", mask, shape)
+    if mask.dtype != np.bool_ and not np.all((mask == 0) | (mask == 1)):
+        raise ValueError("mask must hold only 0 (padding) and 1 (a real position)")
+    return mask.astype(dtype)
+
+
 def check_lengths(lengths, N: int, T: int) -> np.ndarray:
     """Validate per-sequence lengths: integers in ``[1, T]``, one per example."""
     lengths = as_index_array("lengths", lengths, ndim=1)

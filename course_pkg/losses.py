@@ -26,6 +26,7 @@ from ._validate import (
     NON_NEGATIVE,
     as_float_array,
     as_index_array,
+    as_mask,
     check_real,
     check_shape,
     common_dtype,
@@ -33,18 +34,6 @@ from ._validate import (
 from .activations import log_softmax, sigmoid
 
 REDUCTIONS = ("mean", "sum")
-
-
-def _as_mask(mask, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    """Validate a 0/1 mask of ``shape`` (bool or float) and return it as ``dtype``."""
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"mask must be a numpy array, got {type(mask).__name__}")
-    if mask.dtype != np.bool_ and mask.dtype not in (np.float32, np.float64):
-        raise TypeError(f"mask must have dtype bool, float32 or float64, got {mask.dtype}")
-    check_shape("mask", mask, shape)
-    if mask.dtype != np.bool_ and not np.all((mask == 0) | (mask == 1)):
-        raise ValueError("mask must hold only 0 (padding) and 1 (counted position)")
-    return mask.astype(dtype)
 
 
 def softmax_cross_entropy(logits, targets, mask=None, reduction="mean"):
@@ -122,7 +111,7 @@ def softmax_cross_entropy(logits, targets, mask=None, reduction="mean"):
     if mask is None:
         mask = np.ones(logits.shape[:-1], dtype=dtype)
     else:
-        mask = _as_mask(mask, logits.shape[:-1], dtype)
+        mask = as_mask(mask, logits.shape[:-1], dtype)
     count = int(np.count_nonzero(mask))  # number of counted positions
     if count == 0:
         raise ValueError("mask counts no position (all zeros): there is no loss to compute")
