@@ -13,11 +13,14 @@ calls. Every model has the same three methods:
 The states that truncated BPTT carries from one chunk to the next travel in
 a :class:`CarriedState`, passed to :meth:`CharLM.loss_and_grads`.
 
-- :class:`CharLM`: one-to-many / many-to-many language model over characters.
+- :class:`CharLM`: language model over characters, synced many-to-many (trained to
+  predict the next character at every step; it generates by feeding its outputs back).
 - :class:`SequenceClassifier`: many-to-one (sentiment, the adding problem).
 - :class:`Forecaster`: many-to-one regression of the next values of a series.
 - :class:`SequenceTagger`: synced many-to-many, optionally bidirectional.
-- :class:`EncoderDecoder`: many-to-many with different lengths (Cho et al., 2014).
+- :class:`EncoderDecoder`: many-to-many with different lengths (Sutskever et al., 2014).
+- :class:`ConditionalGenerator`: one-to-many, one input vector (a class or features)
+  sets a decoder's initial state and the decoder writes a sequence (captioning).
 
 Every recurrent part is a :class:`course_pkg.stack.RecurrentStack`, so every
 model takes ``cell="rnn" | "lstm" | "gru"`` (or a :class:`course_pkg.cells.Cell`
@@ -47,12 +50,17 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import (
+    FLOAT_DTYPES,
     FRACTION,
+    POSITIVE,
     as_float_array,
     as_index_array,
+    check_cache,
+    check_int,
     check_lengths,
     check_real,
     check_rng,
+    check_shape,
 )
 from .activations import log_softmax
 from .layers import (
@@ -684,3 +692,330 @@ class EncoderDecoder:
             if done.all():
                 break
         return out
+
+
+class GeneratorCache(NamedTuple):
+    """What :meth:`ConditionalGenerator.backward` needs from its ``forward``."""
+
+    cond_emb: object  # the class embedding's cache, None for feature inputs
+    init: tuple  # per layer, the DenseCache of the map from the input to h0
+    h0: tuple  # per layer, the initial hidden state tanh(x W_init + b_init), (N, H)
+    tgt_emb: object  # the target embedding's cache
+    dec: object  # the decoder's StackCache
+    dense: object  # the output layer's cache
+
+
+def _decode(step, states, N: int, bos: int, eos: int, max_len: int, pick):
+    """Feed each step's chosen token back as the next input; (N, max_len) ids, 0 after ``eos``.
+
+    ``step(tokens (N,), states) -> (logits (N, K), states)``; ``pick(logits) -> tokens (N,)``.
+    """
+    tokens = np.full(N, bos, dtype=np.int64)
+    out = np.zeros((N, max_len), dtype=np.int64)
+    done = np.zeros(N, dtype=bool)
+    for t in range(max_len):
+        logits, states = step(tokens, states)
+        tokens = pick(logits)
+        out[:, t] = np.where(done, 0, tokens)
+        done |= tokens == eos
+        if done.all():
+            break
+    return out
+
+
+class ConditionalGenerator:
+    r"""One-to-many: one input vector sets the initial state, a decoder generates a sequence.
+
+    The input is not a sequence: a class id (looked up in an embedding) or
+    a feature vector (an image's features in captioning, a style in music
+    generation). It is mapped once to each layer's initial hidden state,
+    and from there a recurrent decoder writes the output one token at a
+    time, feeding each token back as its next input. This is the decoder of
+    :class:`EncoderDecoder` with the encoder replaced by one dense layer.
+
+    Training uses teacher forcing: the decoder reads ``tgt_in`` (``<bos>``
+    and then the true tokens) and is scored on ``tgt_out`` (the same tokens
+    followed by ``<eos>``) at every step. :meth:`generate` feeds back its own
+    tokens instead, the most likely ones or sampled ones.
+
+    Parameters
+    ----------
+    tgt_vocab : int
+        K, the number of output tokens (``<pad>``, ``<bos>``, ``<eos>`` included).
+    hidden_size : int
+        H, the state size of every decoder layer.
+    rng : numpy.random.Generator
+        Draws the initial parameters.
+    n_classes : int, optional
+        The input is a class id in ``[0, n_classes)``, embedded in
+        ``embed_dim`` dimensions (parameter ``E_cls``).
+    input_size : int, optional
+        The input is a feature vector of this size, (N, input_size).
+        Give exactly one of ``n_classes`` and ``input_size``.
+    cell : {"rnn", "lstm", "gru"} or Cell
+    embed_dim : int
+        Size of the token embedding (and of the class embedding).
+    num_layers : int
+        Decoder layers; each gets its own initial state from the input.
+    dtype : float32 or float64
+
+    Raises
+    ------
+    TypeError
+        ``rng`` not a Generator; a size that is not an integer; ``dtype``
+        not float32 or float64.
+    ValueError
+        Both or neither of ``n_classes`` and ``input_size``; a size below 1.
+
+    Notes
+    -----
+    With :math:`x` the input vector (the embedded class :math:`E_{\mathrm{cls}}[k]`
+    or the features), :math:`w_1 \dots w_T` the target tokens,
+    :math:`w_0 =` ``<bos>`` and :math:`L` decoder layers:
+
+    .. math::
+
+        h_0^{(l)} &= \tanh\left(x W_{\mathrm{init}}^{(l)} + b_{\mathrm{init}}^{(l)}\right),
+        \qquad l = 1 \dots L
+
+        y_t &= E_{\mathrm{tgt}}[w_{t-1}], \qquad
+        h_t^{(l)} = \mathrm{cell}\left(h_t^{(l-1)}, h_{t-1}^{(l)}\right),
+        \quad h_t^{(0)} = y_t
+
+        p(w_t \mid w_{<t}, x) &= \mathrm{softmax}\left(h_t^{(L)} V + c\right)
+
+    and the loss is the mean of :math:`-\log p(w_t \mid w_{<t}, x)` over the
+    real (unmasked) target positions. For an LSTM the cell state starts at
+    :math:`c_0^{(l)} = 0`: the input reaches the cell state through the
+    first step's gates. (Xu et al., 2015, "Show, attend and tell", map the
+    input to both :math:`h_0` and :math:`c_0`; that would add one more dense
+    layer per LSTM layer.) The input enters only through :math:`h_0`, as the
+    context enters the decoder of Sutskever et al. (2014). Vinyals et al.
+    (2015), "Show and tell", feed the image features once, as the LSTM's
+    first input; Karpathy and Fei-Fei (2015) add them to the first step's
+    hidden state. All three give the decoder the input once, at the start.
+
+    Parameters, keys of ``params``: ``E_cls`` (n_classes, embed_dim) for
+    class inputs; ``init{l}.W`` (F, H) and ``init{l}.b`` (H,) for each layer,
+    counted from 0 in the keys (``init0`` is layer 1 above), F the input
+    vector's size; ``E_tgt`` (K, embed_dim); the decoder's ``dec{l}.*``;
+    ``V`` (H, K) and ``c`` (K,).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> model = ConditionalGenerator(6, 8, rng=rng, n_classes=3, cell="gru")
+    >>> logits, cache = model.forward(np.array([0, 2]), np.array([[1, 3, 4], [1, 5, 0]]))
+    >>> logits.shape  # (N, T, K)
+    (2, 3, 6)
+    >>> model.generate(np.array([0, 1, 2]), bos=1, eos=2, max_len=4).shape
+    (3, 4)
+    """
+
+    def __init__(
+        self,
+        tgt_vocab: int,
+        hidden_size: int,
+        *,
+        rng,
+        n_classes: int | None = None,
+        input_size: int | None = None,
+        cell="gru",
+        embed_dim: int = 16,
+        num_layers: int = 1,
+        dtype=np.float64,
+    ):
+        check_rng(rng)
+        if (n_classes is None) == (input_size is None):
+            raise ValueError(
+                "give exactly one of n_classes (a class id per example) or input_size "
+                f"(a feature vector per example), got n_classes={n_classes!r} and "
+                f"input_size={input_size!r}"
+            )
+        self.tgt_vocab = check_int("tgt_vocab", tgt_vocab, 2)
+        hidden_size = check_int("hidden_size", hidden_size, 1)
+        embed_dim = check_int("embed_dim", embed_dim, 1)
+        if np.dtype(dtype) not in FLOAT_DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+        if n_classes is not None:
+            n_classes = check_int("n_classes", n_classes, 1)
+        else:
+            input_size = check_int("input_size", input_size, 1)
+        self.n_classes, self.input_size = n_classes, input_size
+        # F, the size of the vector x that sets the initial states
+        self.cond_size = embed_dim if input_size is None else input_size
+        self.decoder = RecurrentStack(cell, embed_dim, hidden_size, num_layers, prefix="dec")
+        self.params = {}
+        if self.n_classes is not None:
+            self.params["E_cls"] = _init_embedding(self.n_classes, embed_dim, rng, dtype)
+        for layer in range(self.decoder.num_layers):
+            W, b = _init_dense(self.cond_size, hidden_size, rng, dtype)
+            self.params[f"init{layer}.W"], self.params[f"init{layer}.b"] = W, b
+        self.params["E_tgt"] = _init_embedding(self.tgt_vocab, embed_dim, rng, dtype)
+        self.params.update(self.decoder.init_params(rng, dtype))
+        self.params["V"], self.params["c"] = _init_dense(hidden_size, self.tgt_vocab, rng, dtype)
+
+    def _condition(self, inputs):
+        """The input vector x (N, F) and the class embedding's cache (None for features)."""
+        if self.n_classes is not None:
+            ids = as_index_array("inputs", inputs, ndim=1, upper=self.n_classes)
+            return embedding_forward(ids, self.params["E_cls"])
+        x = as_float_array("inputs", inputs, ndim=2)
+        if x.shape[1] != self.input_size:
+            raise ValueError(
+                f"inputs must have shape (N, {self.input_size}) (input_size), got {x.shape}"
+            )
+        dtype = self.params["V"].dtype
+        if x.dtype != dtype:
+            raise TypeError(f"inputs must have dtype {dtype} like the parameters, got {x.dtype}")
+        return x, None
+
+    def _initial_states(self, x):
+        """Each layer's initial state tuple from x (N, F), with the caches of the map."""
+        states, init_caches, h0s = [], [], []
+        for layer in range(self.decoder.num_layers):
+            W, b = self.params[f"init{layer}.W"], self.params[f"init{layer}.b"]
+            pre, cache = dense_forward(x, W, b)  # (N, H)
+            h0 = np.tanh(pre)
+            # an LSTM's cell state starts at zero (see Notes)
+            states.append((h0, *(np.zeros_like(h0) for _ in self.decoder.cell.state_names[1:])))
+            init_caches.append(cache)
+            h0s.append(h0)
+        return states, tuple(init_caches), tuple(h0s)
+
+    def initial_states(self, inputs) -> list:
+        """The decoder's initial states for ``inputs``: one state tuple per layer, each (N, H).
+
+        ``inputs``: class ids (N,) or features (N, input_size).
+        """
+        x, _ = self._condition(inputs)
+        return self._initial_states(x)[0]
+
+    def forward(self, inputs, tgt_in):
+        """Teacher-forced logits (N, T, K) and the cache for :meth:`backward`.
+
+        Parameters
+        ----------
+        inputs : ndarray (N,) of int (class ids) or (N, input_size) of float (features)
+        tgt_in : ndarray (N, T) of int
+            The target ids shifted right, starting with ``<bos>``.
+
+        Returns
+        -------
+        logits : ndarray (N, T, K)
+        cache : GeneratorCache
+        """
+        x, cond_emb = self._condition(inputs)
+        tgt_in = as_index_array("tgt_in", tgt_in, ndim=2, upper=self.tgt_vocab)
+        if tgt_in.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"tgt_in must hold one row per input: inputs have N={x.shape[0]}, "
+                f"tgt_in has shape {tgt_in.shape}"
+            )
+        states, init_caches, h0s = self._initial_states(x)
+        y, tgt_emb = embedding_forward(tgt_in, self.params["E_tgt"])  # (N, T, embed_dim)
+        h, dec_cache = self.decoder.forward(y, self.params, states)  # (N, T, H)
+        logits, dense_cache = dense_forward(h, self.params["V"], self.params["c"])
+        return logits, GeneratorCache(cond_emb, init_caches, h0s, tgt_emb, dec_cache, dense_cache)
+
+    def backward(self, dlogits, cache: GeneratorCache) -> dict:
+        """Gradients of every parameter from ``dlogits`` (N, T, K), the gradient of the logits."""
+        check_cache("cache", cache, GeneratorCache)
+        dh, dV, dc_out = dense_backward(dlogits, cache.dense)  # c: the output layer's bias
+        dy, dstates0, grads = self.decoder.backward(dh, cache.dec)
+        grads.update(E_tgt=embedding_backward(dy, cache.tgt_emb), V=dV, c=dc_out)
+        dx = 0.0
+        for layer, (init_cache, h0) in enumerate(zip(cache.init, cache.h0, strict=True)):
+            dpre = dstates0[layer][0] * (1.0 - h0 * h0)  # tanh' = 1 - tanh^2; c0 = 0 is constant
+            dx_layer, grads[f"init{layer}.W"], grads[f"init{layer}.b"] = dense_backward(
+                dpre, init_cache
+            )
+            dx = dx + dx_layer  # every layer's initial state reads the same x
+        if cache.cond_emb is not None:
+            grads["E_cls"] = embedding_backward(dx, cache.cond_emb)
+        return grads
+
+    def loss_and_grads(self, inputs, tgt_in, tgt_out, tgt_mask=None):
+        """Teacher-forced mean cross-entropy over the real target tokens, and the gradients.
+
+        Parameters
+        ----------
+        inputs : ndarray (N,) of int or (N, input_size) of float
+        tgt_in, tgt_out : ndarray (N, T) of int
+            ``<bos> w_1 .. w_L`` and ``w_1 .. w_L <eos>``, padded after the end.
+        tgt_mask : ndarray (N, T) of 0/1 (bool or float), optional
+            1 on the real target steps, 0 on padding. Default: every step counts.
+
+        Returns
+        -------
+        loss : float (nats per target token)
+        grads : dict, one array per entry of ``params``
+        """
+        logits, cache = self.forward(inputs, tgt_in)
+        tgt_out = as_index_array("tgt_out", tgt_out, ndim=2, upper=self.tgt_vocab)
+        check_shape("tgt_out", tgt_out, logits.shape[:2])
+        loss, dlogits = softmax_cross_entropy(logits, tgt_out, tgt_mask)
+        return loss, self.backward(dlogits, cache)
+
+    def decode_step(self, tokens, states):
+        """One decoder step: tokens (N,) -> logits (N, K) and the new states."""
+        y, _ = embedding_forward(tokens[:, None], self.params["E_tgt"])  # (N, 1, embed_dim)
+        h, cache = self.decoder.forward(y, self.params, states)
+        logits, _ = dense_forward(h[:, 0], self.params["V"], self.params["c"])
+        return logits, self.decoder.final_states(cache)
+
+    def generate(
+        self, inputs, bos: int, eos: int, max_len: int, *, rng=None, temperature=1.0, top_k=None
+    ):
+        """Generate one sequence per input, feeding each token back as the next input.
+
+        Parameters
+        ----------
+        inputs : ndarray (N,) of int or (N, input_size) of float
+        bos, eos : int
+            The ids of ``<bos>`` (the first input) and ``<eos>`` (stop).
+        max_len : int
+            At most this many tokens per sequence, ``<eos>`` included.
+        rng : numpy.random.Generator, optional
+            Sample every token from ``softmax(logits / temperature)``
+            (:func:`sample_from_logits`) with this generator. None (default):
+            greedy decoding, the most likely token at every step.
+        temperature : float > 0
+            Sampling only.
+        top_k : int, optional
+            Sampling only: draw among the ``top_k`` most likely tokens.
+
+        Returns
+        -------
+        ndarray (N, max_len) of int64
+            The tokens up to and including ``<eos>``, then 0 (``<pad>``).
+
+        Raises
+        ------
+        TypeError
+            ``rng`` neither None nor a Generator; ids or sizes not integers.
+        ValueError
+            ``bos`` or ``eos`` outside ``[0, K)``; ``max_len < 1``;
+            ``temperature`` or ``top_k`` given for greedy decoding.
+        """
+        bos = check_int("bos", bos, 0, self.tgt_vocab - 1)
+        eos = check_int("eos", eos, 0, self.tgt_vocab - 1)
+        max_len = check_int("max_len", max_len, 1)
+        if rng is None:
+            if temperature != 1.0 or top_k is not None:
+                raise ValueError(
+                    "temperature and top_k shape the sampling distribution, but rng=None "
+                    "decodes greedily: pass rng=np.random.default_rng(seed) to sample"
+                )
+
+            def pick(logits):
+                return logits.argmax(axis=1)
+        else:
+            check_rng(rng)
+            temperature = check_real("temperature", temperature, POSITIVE)
+
+            def pick(logits):
+                return sample_from_logits(logits, rng, temperature, top_k)
+
+        states = self.initial_states(inputs)
+        return _decode(self.decode_step, states, states[0][0].shape[0], bos, eos, max_len, pick)

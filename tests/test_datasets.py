@@ -579,7 +579,66 @@ def test_the_package_exports_every_public_name():
         "copy_task", "load_text", "make_windows", "minibatches", "noisy_periodic_series",
         "number_to_words", "number_translation", "pad_sequences", "parity_task",
         "sentiment_label", "toy_sentiment", "toy_tagging", "words_to_number",
+        "CaptionData", "CaptionSplit", "number_captions", "place_value_code",
     }  # fmt: skip
     assert set(ds.__all__) == expected
     assert all(hasattr(ds, name) for name in expected)
     assert (ds.PAD, ds.BOS, ds.EOS) == (0, 1, 2)
+
+
+# ------------------------------------------------------------------ number captions
+
+
+def test_place_value_code_one_hot_per_digit():
+    code = ds.place_value_code(np.array([0, 7, 40, 314, 999]))
+    assert code.shape == (5, 30) and code.dtype == np.float64
+    np.testing.assert_array_equal(code.sum(axis=1), 3)  # one 1 per digit, leading zeros too
+    np.testing.assert_array_equal(np.flatnonzero(code[3]), [3, 10 + 1, 20 + 4])  # 3, 1, 4
+    np.testing.assert_array_equal(np.flatnonzero(code[1]), [0, 10, 27])  # 0, 0, 7
+    assert ds.place_value_code(np.array([5, 12_345]), max_value=99_999).shape == (2, 50)
+    with pytest.raises(ValueError, match=r"values must hold indices in \[0, 100\), got values"):
+        ds.place_value_code(np.array([100]), max_value=99)
+    with pytest.raises(TypeError, match="values must have an integer dtype, got float64"):
+        ds.place_value_code(np.array([1.0]))
+
+
+def test_number_captions_split_every_number_once_and_spell_it():
+    split = ds.number_captions(30, rng(3), max_value=120)
+    train, test = split
+    assert len(test.values) == 30 and len(train.values) == 91
+    assert sorted([*train.values, *test.values]) == list(range(121))  # disjoint, complete
+    for part in (train, test):
+        np.testing.assert_array_equal(part.features, ds.place_value_code(part.values, 120))
+        assert part.tgt_vocab == ds.TGT_VOCAB
+        lengths = part.tgt_mask.sum(axis=1).astype(int)
+        for i, value in enumerate(part.values):
+            k = lengths[i]
+            words = [part.tgt_vocab[j] for j in part.tgt_out[i, : k - 1]]
+            assert words_to_number(words) == value
+            assert part.tgt_in[i, 0] == ds.BOS and part.tgt_out[i, k - 1] == ds.EOS
+            np.testing.assert_array_equal(part.tgt_in[i, 1:k], part.tgt_out[i, : k - 1])
+            assert np.all(part.tgt_out[i, k:] == 0) and np.all(part.tgt_in[i, k:] == 0)
+        np.testing.assert_array_equal(part.tgt_mask, (part.tgt_out != 0).astype(np.float64))
+
+
+def test_number_captions_are_seeded():
+    a, b, c = (ds.number_captions(5, rng(seed), max_value=50) for seed in (1, 1, 2))
+    np.testing.assert_array_equal(a.test.values, b.test.values)
+    np.testing.assert_array_equal(a.train.tgt_in, b.train.tgt_in)
+    assert not np.array_equal(a.test.values, c.test.values)
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator .*got int"):
+        ds.number_captions(5, 42)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_test": 0}, ValueError, "n_test must be in [1, 999], got 0"),
+        ({"n_test": 1000}, ValueError, "n_test must be in [1, 999], got 1000"),
+        ({"n_test": 2.0}, TypeError, "n_test must be an integer, got float"),
+        ({"n_test": 1, "max_value": 0}, ValueError, "max_value must be in [1, 999999], got 0"),
+    ],
+)
+def test_number_captions_reject_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        ds.number_captions(rng=rng(), **kwargs)

@@ -249,7 +249,9 @@ def test_architecture_types(ax, per_row):
     assert len(boxes(ax, "input")) == 11
     assert len(boxes(ax, "output")) == 10
     recurrent = 0 + 2 + 2 + 4 + 2
-    assert len(arrows(ax)) == 11 + 10 + recurrent
+    fed_back = 2  # one-to-many: outputs 1 and 2 feed steps 2 and 3, dashed
+    assert len(arrows(ax)) == 11 + 10 + recurrent + fed_back
+    assert sum(a.get_linestyle() == "--" for a in arrows(ax)) == fed_back
     assert_stays_inside(ax)
 
 

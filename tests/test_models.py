@@ -10,6 +10,7 @@ from course_pkg.lstm import lstm_backward, lstm_forward
 from course_pkg.models import (
     CarriedState,
     CharLM,
+    ConditionalGenerator,
     EncoderDecoder,
     Forecaster,
     SequenceClassifier,
@@ -228,3 +229,169 @@ def test_models_reject_bad_input():
         model.sample(np.array([], dtype=np.int64), 3, rng)
     with pytest.raises(ValueError, match="cell kind must be one of"):
         CharLM(5, 3, rng=rng, cell="lstn")
+
+
+# ------------------------------------------------------------- one-to-many: ConditionalGenerator
+
+
+def _generator(cell="gru", num_layers=1, classes=False, seed=14):
+    """A small generator (K=6, H=3) on class ids (4 classes) or features (F=4), scaled up."""
+    rng = np.random.default_rng(seed)
+    kind = {"n_classes": 4} if classes else {"input_size": 4}
+    model = ConditionalGenerator(
+        6, 3, rng=rng, cell=cell, embed_dim=2, num_layers=num_layers, **kind
+    )
+    scaled(model, rng)
+    inputs = rng.integers(0, 4, size=2) if classes else rng.standard_normal((2, 4))
+    return model, inputs, rng
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("classes", [False, True])
+def test_conditional_generator_gradients(cell, num_layers, classes):
+    model, inputs, rng = _generator(cell, num_layers, classes)
+    tgt_in = rng.integers(0, 6, size=(2, 4))
+    tgt_out = rng.integers(0, 6, size=(2, 4))
+    mask = np.array([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
+    # h = 1e-4: the first layer's init0.W gets gradients near 1e-5 under a 2-layer LSTM, and
+    # at h = 1e-5 the rounding of the loss (about 1e-16 / h) is already 1e-7 of them
+    errors = check_model_gradients(model, inputs, tgt_in, tgt_out, mask, h=1e-4)
+    expected = {"init0.W", "init0.b", "E_tgt", "V", "c"} | ({"E_cls"} if classes else set())
+    assert expected <= set(errors) and set(errors) == set(model.params)
+    assert f"init{num_layers - 1}.W" in errors  # every layer has its own initial state
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_conditional_generator_initial_state_is_tanh_of_the_input(cell):
+    model, x, rng = _generator(cell, num_layers=2)
+    states = model.initial_states(x)
+    assert len(states) == 2
+    for layer, state in enumerate(states):
+        h0 = np.tanh(x @ model.params[f"init{layer}.W"] + model.params[f"init{layer}.b"])
+        np.testing.assert_allclose(state[0], h0, rtol=0, atol=1e-15)
+        if cell == "lstm":
+            np.testing.assert_array_equal(state[1], np.zeros((2, 3)))  # c0 = 0
+        else:
+            assert len(state) == 1
+    # teacher forcing computes what stepping the decoder by hand computes
+    tgt_in = rng.integers(0, 6, size=(2, 5))
+    logits, _ = model.forward(x, tgt_in)
+    for t in range(5):
+        step_logits, states = model.decode_step(tgt_in[:, t], states)
+        np.testing.assert_allclose(step_logits, logits[:, t], rtol=0, atol=1e-12)
+
+
+def test_conditional_generator_padding_changes_nothing():
+    model, inputs, _ = _generator("lstm", classes=True)
+    tgt_in = np.array([[1, 3, 4], [1, 5, 0]])
+    tgt_out = np.array([[3, 4, 2], [5, 2, 0]])
+    mask = np.array([[1, 1, 1], [1, 1, 0]], dtype=bool)
+    loss, grads = model.loss_and_grads(inputs, tgt_in, tgt_out, mask)
+    # two more padded steps, with garbage ids where the mask is 0
+    padded_in = np.array([[1, 3, 4, 5, 5], [1, 5, 3, 4, 1]])
+    padded_out = np.array([[3, 4, 2, 1, 3], [5, 2, 4, 4, 5]])
+    padded_mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], dtype=bool)
+    padded_loss, padded_grads = model.loss_and_grads(inputs, padded_in, padded_out, padded_mask)
+    np.testing.assert_allclose(padded_loss, loss, rtol=1e-14)
+    for k in grads:
+        np.testing.assert_allclose(padded_grads[k], grads[k], rtol=1e-12, atol=1e-15)
+    # no mask: every step counts
+    full, _ = model.loss_and_grads(inputs, tgt_in, tgt_out)
+    everything = np.ones((2, 3), dtype=bool)
+    np.testing.assert_allclose(full, model.loss_and_grads(inputs, tgt_in, tgt_out, everything)[0])
+
+
+def test_conditional_generator_generation_is_greedy_or_seeded():
+    model = ConditionalGenerator(9, 8, rng=np.random.default_rng(15), input_size=4)
+    scaled(model, np.random.default_rng(16), 1.0)
+    x = np.random.default_rng(17).standard_normal((5, 4))
+    greedy = model.generate(x, bos=1, eos=2, max_len=6)
+    states, tokens = model.initial_states(x), np.full(5, 1)
+    for t in range(6):
+        logits, states = model.decode_step(tokens, states)
+        tokens = logits.argmax(axis=1)
+        for n in range(5):
+            assert greedy[n, t] == (0 if 2 in greedy[n, :t] else tokens[n])
+    a = model.generate(x, 1, 2, 6, rng=np.random.default_rng(7), temperature=1.5)
+    b = model.generate(x, 1, 2, 6, rng=np.random.default_rng(7), temperature=1.5)
+    np.testing.assert_array_equal(a, b)
+    c = model.generate(x, 1, 2, 6, rng=np.random.default_rng(8), temperature=1.5)
+    assert not np.array_equal(a, c)
+    top1 = model.generate(x, 1, 2, 6, rng=np.random.default_rng(9), top_k=1)
+    np.testing.assert_array_equal(top1, greedy)
+
+
+def test_conditional_generator_learns_number_words_exactly():
+    # one class per number 0..19, its English words out: 20 sequences of 1 or 2 words
+    from course_pkg.datasets import BOS, EOS, TGT_VOCAB, number_to_words, pad_sequences
+    from course_pkg.optim import Adam
+
+    values = np.arange(20)
+    words = [[TGT_VOCAB.index(w) for w in number_to_words(v)] for v in values]
+    tgt_in, lengths = pad_sequences([np.array([BOS, *w]) for w in words])
+    tgt_out, _ = pad_sequences([np.array([*w, EOS]) for w in words])
+    mask = np.arange(tgt_in.shape[1]) < lengths[:, None]
+    model = ConditionalGenerator(len(TGT_VOCAB), 16, rng=np.random.default_rng(0), n_classes=20)
+    optimizer = Adam(2e-2)
+    losses = []
+    for _ in range(150):
+        loss, grads = model.loss_and_grads(values, tgt_in, tgt_out, mask)
+        optimizer.step(model.params, grads)
+        losses.append(float(loss))
+    assert losses[0] > 3.0 and losses[-1] < 0.01
+    generated = model.generate(values, BOS, EOS, max_len=tgt_out.shape[1])
+    np.testing.assert_array_equal(generated, tgt_out)  # every number spelled, then <eos>
+
+
+def test_conditional_generator_rejects_bad_input():
+    rng = np.random.default_rng(18)
+    with pytest.raises(ValueError, match="give exactly one of n_classes .* got n_classes=None"):
+        ConditionalGenerator(6, 3, rng=rng)
+    with pytest.raises(ValueError, match="give exactly one of n_classes"):
+        ConditionalGenerator(6, 3, rng=rng, n_classes=3, input_size=2)
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator .*got int"):
+        ConditionalGenerator(6, 3, rng=0, n_classes=3)
+    with pytest.raises(ValueError, match=r"n_classes must be >= 1, got 0"):
+        ConditionalGenerator(6, 3, rng=rng, n_classes=0)
+    with pytest.raises(TypeError, match="input_size must be an integer, got float"):
+        ConditionalGenerator(6, 3, rng=rng, input_size=2.0)
+    with pytest.raises(ValueError, match="tgt_vocab must be >= 2, got 1"):
+        ConditionalGenerator(1, 3, rng=rng, n_classes=3)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64, got <class 'int'>"):
+        ConditionalGenerator(6, 3, rng=rng, n_classes=3, dtype=int)
+    features = ConditionalGenerator(6, 3, rng=rng, input_size=4)
+    tgt = np.array([[1, 3], [1, 4]])
+    with pytest.raises(
+        ValueError, match=r"inputs must have shape \(N, 4\) \(input_size\), got \(2, 3\)"
+    ):
+        features.forward(np.zeros((2, 3)), tgt)
+    with pytest.raises(TypeError, match="inputs must have dtype float64 like the parameters"):
+        features.forward(np.zeros((2, 4), dtype=np.float32), tgt)
+    with pytest.raises(TypeError, match="inputs must have dtype float32 or float64, got int64"):
+        features.forward(np.zeros((2, 4), dtype=np.int64), tgt)
+    with pytest.raises(ValueError, match="inputs contains NaN or infinite values"):
+        features.forward(np.full((2, 4), np.nan), tgt)
+    with pytest.raises(ValueError, match=r"tgt_in must hold one row per input: inputs have N=3"):
+        features.forward(np.zeros((3, 4)), tgt)
+    classes = ConditionalGenerator(6, 3, rng=rng, n_classes=3)
+    with pytest.raises(ValueError, match=r"inputs must hold indices in \[0, 3\), got values in"):
+        classes.forward(np.array([0, 3]), tgt)
+    with pytest.raises(ValueError, match=r"inputs must be 1-dimensional, got shape \(2, 1\)"):
+        classes.forward(np.array([[0], [1]]), tgt)
+    with pytest.raises(ValueError, match=r"tgt_in must hold indices in \[0, 6\)"):
+        classes.forward(np.array([0, 1]), np.array([[1, 6], [1, 2]]))
+    with pytest.raises(ValueError, match=r"tgt_out must have shape \(2, 2\), got \(2, 3\)"):
+        classes.loss_and_grads(np.array([0, 1]), tgt, np.zeros((2, 3), dtype=int))
+    with pytest.raises(ValueError, match="mask must hold only 0"):
+        classes.loss_and_grads(np.array([0, 1]), tgt, tgt, np.full((2, 2), 0.5))
+    with pytest.raises(ValueError, match=r"eos must be in \[0, 5\], got 6"):
+        classes.generate(np.array([0, 1]), bos=1, eos=6, max_len=3)
+    with pytest.raises(ValueError, match="max_len must be >= 1, got 0"):
+        classes.generate(np.array([0, 1]), bos=1, eos=2, max_len=0)
+    with pytest.raises(ValueError, match="rng=None decodes greedily: pass rng="):
+        classes.generate(np.array([0, 1]), 1, 2, 3, temperature=0.5)
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator .*got int"):
+        classes.generate(np.array([0, 1]), 1, 2, 3, rng=1)
+    with pytest.raises(ValueError, match=r"temperature must be a finite number > 0, got 0.0"):
+        classes.generate(np.array([0, 1]), 1, 2, 3, rng=rng, temperature=0)

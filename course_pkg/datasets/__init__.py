@@ -17,6 +17,8 @@ nothing is downloaded. The data sets and what each one is for:
   multi-step forecasting.
 - :func:`number_translation`: digits to English number words, for an
   encoder-decoder whose source and target lengths differ.
+- :func:`number_captions` and :func:`place_value_code`: a number given as one
+  vector, its English words as the output, for a one-to-many generator.
 
 Shapes: n examples in a data set (``n`` in the signatures), N in a batch (as
 everywhere in the package), T time steps.
@@ -27,6 +29,7 @@ task).
 from __future__ import annotations
 
 from .batching import batches, char_lm_batches, minibatches, pad_sequences
+from .captions import CaptionData, CaptionSplit, number_captions, place_value_code
 from .corpus import CharVocab, load_text
 from .memory_tasks import CopyData, adding_problem, copy_task, parity_task
 from .sentiment import (
@@ -67,6 +70,8 @@ __all__ = [
     "TAGGING_WORDS",
     "TAG_NAMES",
     "TGT_VOCAB",
+    "CaptionData",
+    "CaptionSplit",
     "CharVocab",
     "CopyData",
     "SentimentData",
@@ -80,10 +85,12 @@ __all__ = [
     "make_windows",
     "minibatches",
     "noisy_periodic_series",
+    "number_captions",
     "number_to_words",
     "number_translation",
     "pad_sequences",
     "parity_task",
+    "place_value_code",
     "sentiment_label",
     "toy_sentiment",
     "toy_tagging",

@@ -279,6 +279,7 @@ _ARCHITECTURES = (
     ("many-to-many\n(encoder-decoder)", "translation", 5, (0, 1, 2), (3, 4)),
     ("many-to-many\n(synced)", "tagging (POS, NER),\nvideo frame labels", 3, (0, 1, 2), (0, 1, 2)),
 )
+_FEEDS_BACK = "one-to-many"  # the panel whose outputs are fed back as the next step's input
 
 
 def draw_architecture_types(ax, per_row: int = 5) -> Axes:
@@ -287,9 +288,11 @@ def draw_architecture_types(ax, per_row: int = 5) -> Axes:
     Each panel is a small unrolled network: blue input boxes at the bottom,
     orange hidden states in the middle (linked left to right by the
     recurrence), green outputs on top, with the panel's name above and an
-    example task below. In reading order: one-to-one, one-to-many,
-    many-to-one, many-to-many with different lengths (encoder-decoder) and
-    many-to-many synced.
+    example task below. In the one-to-many panel dashed arrows feed each
+    output back as the next step's input, as a generator such as
+    :class:`course_pkg.models.ConditionalGenerator` does. In reading order:
+    one-to-one, one-to-many, many-to-one, many-to-many with different
+    lengths (encoder-decoder) and many-to-many synced.
 
     Parameters
     ----------
@@ -317,7 +320,7 @@ def draw_architecture_types(ax, per_row: int = 5) -> Axes:
         if i % per_row == 0:
             left = 0.0
         base = -row_height * (i // per_row)  # y of the input row of this panel
-        prev = None
+        prev = prev_out = None
         for col in range(n):
             cx = left + step * col
             h = _box(ax, cx, base + 1.0, "", "hidden", w=0.5, h=0.4)
@@ -325,8 +328,17 @@ def draw_architecture_types(ax, per_row: int = 5) -> Axes:
                 _link(ax, prev, h)
             if col in with_input:
                 _link(ax, _box(ax, cx, base, "", "input", w=0.5, h=0.4), h)
+            if title == _FEEDS_BACK and prev_out is not None:  # dashed: fed back
+                arrow(
+                    ax,
+                    (prev_out.x + prev_out.hw, prev_out.y - prev_out.hh),
+                    (h.x - h.hw, h.y + h.hh),
+                    linestyle="--",
+                    lw=0.8,
+                )
             if col in with_output:
-                _link(ax, h, _box(ax, cx, base + 2.0, "", "output", w=0.5, h=0.4))
+                prev_out = _box(ax, cx, base + 2.0, "", "output", w=0.5, h=0.4)
+                _link(ax, h, prev_out)
             prev = h
         centre = left + step * (n - 1) / 2
         text(ax, centre, base + 2.45, title, va="bottom", weight="bold")
@@ -400,7 +412,7 @@ def draw_bidirectional(ax, steps: int = 3, *, merge: str = "concat") -> Axes:
 def draw_encoder_decoder(
     ax, src_steps: int = 3, tgt_steps: int = 4, *, src_labels=None, tgt_labels=None
 ) -> Axes:
-    r"""An encoder-decoder (Cho et al., 2014) for sequences of different lengths.
+    r"""An encoder-decoder (Sutskever et al., 2014) for sequences of different lengths.
 
     The encoder (left) reads the source :math:`x_1 \dots x_S` and produces
     no output; its final state becomes the decoder's initial state (the
