@@ -1,14 +1,14 @@
 r"""Additive (Bahdanau) attention, forward and backward.
 
-The encoder-decoder of "Applications" (``book/10_applications``, section
-10.4) hands its decoder one fixed vector, the encoder's final state: every
+The encoder-decoder of "Applications" (``book/11_applications``, section
+11.4) hands its decoder one fixed vector, the encoder's final state: every
 fact about the source, however long, has to pass through those H numbers.
 Attention removes that bottleneck. At every output step the decoder looks
 back at *all* the encoder's states, scores each against its own current
 state, and reads a weighted average of them, the *context*, with the
 weights it has just computed. Where it looks is learnt, step by step, from
 the translation loss alone (Bahdanau, Cho and Bengio 2015). The book's
-attention chapter (to come, between chapters 10 and 11) teaches it; no
+attention chapter ("Attention and beam search", ``book/12_attention``) teaches it; no
 assignment rebuilds it yet.
 
 Shapes: N batch, S source length, Q query size (the decoder's state), K key

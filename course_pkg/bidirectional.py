@@ -1,6 +1,6 @@
 r"""Bidirectional recurrent layers over any cell, with variable-length batches.
 
-Taught in "Bidirectional RNNs" (``book/09_bidirectional``); built in assignment
+Taught in "Bidirectional RNNs" (``book/10_bidirectional``); built in assignment
 ``a5_bidirectional`` (Part 1).
 
 Two independent cells read the sequence, one from left to right and one from

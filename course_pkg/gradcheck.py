@@ -1,6 +1,6 @@
 r"""Numerical gradients by central differences, and the checks built on them.
 
-Taught in "Training and backpropagation through time" (``book/05_bptt``);
+Taught in "Backpropagation through time" (``book/06_bptt``);
 assignment 2 builds :func:`numerical_gradient` and :func:`rel_error`.
 
 - :func:`numerical_gradient`: the gradient of ``sum(f(x) * df)`` entry by entry;

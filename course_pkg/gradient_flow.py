@@ -1,7 +1,7 @@
 r"""How gradients flow back through time: the measurements behind BPTT's cost and its failures.
 
-Taught in "Training and backpropagation through time" (``book/05_bptt``) and
-"Vanishing and exploding gradients" (``book/06_gradient_problems``); assignment
+Taught in "Backpropagation through time" (``book/06_bptt``) and
+"Vanishing and exploding gradients" (``book/07_gradient_problems``); assignment
 ``a3_gradients`` builds :func:`orthogonal` and :func:`gradient_norms_by_lag`.
 
 Backpropagation through time sends the gradient of the loss from the last

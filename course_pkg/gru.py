@@ -1,6 +1,6 @@
 r"""The gated recurrent unit (GRU), forward and backward through time.
 
-Taught in "GRU" (``book/08_gru``); built in assignment ``a4_lstm_gru`` (Parts 3
+Taught in "GRU" (``book/09_gru``); built in assignment ``a4_lstm_gru`` (Parts 3
 and 4). Two variants are implemented, chosen
 with ``reset_after``:
 

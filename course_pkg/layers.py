@@ -6,7 +6,7 @@ vocabulary (dense output layer) and, while training, drops units at random
 (dropout) to regularise.
 
 Taught in "Architecture types" (``book/04_architectures``) and, for dropout,
-"Practical matters" (``book/11_practical``). No assignment rebuilds them: the
+"Practical matters" (``book/13_practical``). No assignment rebuilds them: the
 assignments' models use them as they are.
 
 Shapes: N batch, T time, K vocabulary size (or number of classes), D

@@ -1,6 +1,6 @@
 r"""Loss functions, each returning the loss and its gradient with respect to the prediction.
 
-Taught in "Training and backpropagation through time" (``book/05_bptt``);
+Taught in "Training and losses" (``book/05_training``);
 assignment ``a2_bptt`` builds :func:`binary_cross_entropy_with_logits`.
 
 Shapes: N batch, T time, K classes (or vocabulary size). Every function

@@ -1,6 +1,6 @@
 r"""The long short-term memory (LSTM) layer, forward and backward through time.
 
-Taught in "LSTM" (``book/07_lstm``); built in assignment ``a4_lstm_gru``
+Taught in "LSTM" (``book/08_lstm``); built in assignment ``a4_lstm_gru``
 (Parts 1 and 2). The cell follows Hochreiter and
 Schmidhuber (1997) with the forget gate of Gers et al. (2000), in the form
 PyTorch's ``torch.nn.LSTM`` computes, so weights can be copied between them.

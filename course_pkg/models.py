@@ -1,7 +1,7 @@
 r"""Models: thin classes over the functional layers.
 
 Taught in "Architecture types" (``book/04_architectures``) and
-"Applications" (``book/10_applications``). Each model holds a flat dict
+"Applications" (``book/11_applications``). Each model holds a flat dict
 ``params`` of arrays and the configuration; it has no hidden state between
 calls. Every model has the same three methods:
 
@@ -26,7 +26,7 @@ Every recurrent part is a :class:`course_pkg.stack.RecurrentStack`, so every
 model takes ``cell="rnn" | "lstm" | "gru"`` (or a :class:`course_pkg.cells.Cell`
 built on your own functions) and ``num_layers``.
 
-Dropout (taught in "Practical matters", ``book/11_practical``):
+Dropout (taught in "Practical matters", ``book/13_practical``):
 :class:`CharLM`, :class:`SequenceClassifier`, :class:`Forecaster` and
 :class:`SequenceTagger` take ``dropout=p`` (default 0, no dropout) and
 ``variational=True|False``. Dropout is applied to the inputs of the recurrent

@@ -1,7 +1,7 @@
 r"""Gradient-based optimizers and gradient clipping.
 
-Taught in "Training and backpropagation through time" (``book/05_bptt``) and
-"Vanishing and exploding gradients" (``book/06_gradient_problems``); assignment
+Taught in "Training and losses" (``book/05_training``) and
+"Vanishing and exploding gradients" (``book/07_gradient_problems``); assignment
 ``a2_bptt`` builds :class:`SGD`, ``a3_gradients`` the two clipping functions.
 
 Parameters and gradients travel as dicts of arrays keyed by name, e.g.

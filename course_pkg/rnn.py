@@ -1,7 +1,7 @@
 r"""The vanilla (Elman) recurrent layer, forward and backward through time.
 
-Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Training and
-backpropagation through time" (``book/05_bptt``); built in assignments
+Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Backpropagation through
+time" (``book/06_bptt``); built in assignments
 ``a1_unfolding`` (the forward functions) and ``a2_bptt`` (the backward ones).
 
 Shapes: N batch, T time, D input features, H hidden units. Row vectors are

@@ -1,7 +1,7 @@
 r"""The scalar many-to-one RNN used to work BPTT out by hand.
 
-Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Training and
-backpropagation through time" (``book/05_bptt``); built in assignment
+Taught in "Unfolding an RNN" (``book/02_unfolding``) and "Backpropagation through
+time" (``book/06_bptt``); built in assignment
 ``a1_unfolding``. One input feature, one hidden unit, one output:
 
 .. math::

@@ -1,6 +1,6 @@
 r"""Stacked (deep) recurrent layers: the states of layer l are the inputs of layer l + 1.
 
-Taught in "Practical matters" (``book/11_practical``). Every model in
+Taught in "Practical matters" (``book/13_practical``). Every model in
 :mod:`course_pkg.models` runs its recurrence through a :class:`RecurrentStack`,
 which holds only the configuration; parameters live in the model's flat
 dict under the keys ``"{prefix}{layer}.{name}"``, the prefix being the

@@ -1,9 +1,9 @@
 r"""The training loop: forward, loss, backward, optional clipping, update, repeat.
 
-Taught in "Training and backpropagation through time" (``book/05_bptt``).
+Taught in "Training and losses" (``book/05_training``).
 :func:`seed_spread` summarises one result over training runs that differ only
-in their seed (the multi-seed experiments of ``book/05_bptt`` and
-``book/06_gradient_problems``).
+in their seed (the multi-seed experiments of ``book/05_training`` and
+``book/07_gradient_problems``).
 """
 
 from __future__ import annotations

@@ -460,7 +460,7 @@ def test_hidden_solutions_open_on_click(visits):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("LSTM", "book/07_lstm.html"), ("backpropagation", "book/05_bptt.html")],
+    [("LSTM", "book/08_lstm.html"), ("backpropagation", "book/06_bptt.html")],
 )
 def test_search_finds(session, query, expected):
     """A reader types into the sidebar's search field and presses Enter."""
@@ -522,7 +522,7 @@ def test_sidebar_lists_the_table_of_contents(session):
 def test_copy_button_copies_the_code(browser, base_url):
     s = Session(browser, base_url, permissions=["clipboard-read", "clipboard-write"])
     try:
-        page = s.goto("book/07_lstm.html")
+        page = s.goto("book/08_lstm.html")
         cell = page.locator("div.cell_input div.highlight").first
         cell.hover()
         cell.locator("button.copybtn").click()
@@ -543,11 +543,11 @@ def test_screenshots(session):
     wait_for_mathjax(page)
     page.evaluate("() => document.fonts.ready.then(() => true)")
     shots["landing.png"] = page.screenshot(path=SCREENSHOTS / "landing.png")
-    page = session.goto("book/07_lstm.html")
+    page = session.goto("book/08_lstm.html")
     page.evaluate("() => document.fonts.ready.then(() => true)")
-    shots["07_lstm.png"] = page.screenshot(path=SCREENSHOTS / "07_lstm.png")
+    shots["08_lstm.png"] = page.screenshot(path=SCREENSHOTS / "08_lstm.png")
     page.locator("div.math").first.scroll_into_view_if_needed()
-    shots["07_lstm_math.png"] = page.screenshot(path=SCREENSHOTS / "07_lstm_math.png")
+    shots["08_lstm_math.png"] = page.screenshot(path=SCREENSHOTS / "08_lstm_math.png")
     for name, png in shots.items():
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000, name
     assert session.errors == []

@@ -1,6 +1,6 @@
 """Padding, minibatches, and the batches of truncated BPTT.
 
-Taught in "Training and backpropagation through time" (``book/05_bptt``);
+Taught in "Training and losses" (``book/05_training``);
 assignment ``a3_gradients`` builds :func:`char_lm_batches`.
 """
 

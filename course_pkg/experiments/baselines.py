@@ -1,6 +1,6 @@
 r"""Simple non-recurrent baselines, to measure what the recurrence adds.
 
-Taught in "Applications" (``book/10_applications``). A recurrent model's score
+Taught in "Applications" (``book/11_applications``). A recurrent model's score
 means little on its own: it should be compared with the best simple method
 that ignores what the recurrence is for (word order, long context). Each
 baseline here is one such method:

@@ -1,7 +1,7 @@
 r"""Looking inside trained gated cells: gate values, memory units, cell-path gains, sensitivities.
 
-Taught in "LSTM" (``book/07_lstm``), "GRU" (``book/08_gru``) and
-"Bidirectional RNNs" (``book/09_bidirectional``). Nothing here changes how a
+Taught in "LSTM" (``book/08_lstm``), "GRU" (``book/09_gru``) and
+"Bidirectional RNNs" (``book/10_bidirectional``). Nothing here changes how a
 cell computes: every function reads what the package's forward functions
 already return or calls the cells' own forward and backward passes. The
 gate activations of every step need no helper: the caches of

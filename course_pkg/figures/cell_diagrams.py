@@ -1,6 +1,6 @@
 r"""Diagrams of the inside of one recurrent cell (vanilla, LSTM, GRU), drawn with matplotlib.
 
-Used by "LSTM" (``book/07_lstm``) and "GRU" (``book/08_gru``). Network-level
+Used by "LSTM" (``book/08_lstm``) and "GRU" (``book/09_gru``). Network-level
 pictures (unrolled networks, bidirectional layers) are in
 :mod:`course_pkg.figures.diagrams`; this module draws with the same primitives
 (:mod:`course_pkg.figures._drawing`), so in the same visual language

@@ -3,7 +3,7 @@ r"""Network-level diagrams of recurrent networks, drawn with matplotlib.
 Used by "Sequential data and why recurrence" (``book/01_sequential_data``),
 "Unfolding an RNN" (``book/02_unfolding``), "Architecture types"
 (``book/04_architectures``) and "Bidirectional RNNs"
-(``book/09_bidirectional``). Every function draws into the Axes it is given
+(``book/10_bidirectional``). Every function draws into the Axes it is given
 and returns it; it adds nothing outside that Axes (no new figure, axes or
 figure text), turns the axis frame off and sets equal aspect, so a caller can
 place several diagrams in one figure::
