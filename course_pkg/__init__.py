@@ -24,6 +24,8 @@ assignment that builds it.
   the training loop
 - ``reservoir``: an echo state network (a fixed random RNN with a trained readout)
 - ``attention``: additive (Bahdanau) attention over an encoder's states
+- ``seq2seq``: an encoder-decoder with attention, and beam search for any
+  encoder-decoder
 - ``datasets``: the shipped corpus and generated tasks (a3 writes
   ``char_lm_batches``)
 

@@ -17,6 +17,12 @@ the same decoding protocol, see :func:`initial_decoder_states`), and
 :func:`sequence_log_prob` scores a decoded sequence with a teacher-forced
 forward pass, so that a search's claimed score can be checked.
 
+For the chapter's experiments: :func:`train_seq2seq` (Adam with one
+learning rate per epoch), :func:`exact_match` (the score of a translation),
+:func:`bigram_decoder` (a hand-built decoder whose probabilities are a
+table, to show what beam search finds) and :func:`alignment_score` (how
+attention weights agree with a reference alignment).
+
 Shapes: N batch, S source length, T target length, D embedding size, H
 hidden size (encoder and decoder), A attention size, K target vocabulary,
 B beam size.
@@ -31,6 +37,8 @@ import numpy as np
 from ._validate import (
     FLOAT_DTYPES,
     NON_NEGATIVE,
+    POSITIVE,
+    as_float_array,
     as_index_array,
     check_cache,
     check_int,
@@ -42,6 +50,7 @@ from ._validate import (
 from .activations import log_softmax
 from .attention import additive_attention_backward, additive_attention_forward, project_keys
 from .attention import init_params as init_attention_params
+from .datasets import minibatches
 from .layers import (
     dense_backward,
     dense_forward,
@@ -50,7 +59,9 @@ from .layers import (
 )
 from .losses import softmax_cross_entropy
 from .models import EncoderDecoder, _decode, _init_dense, _init_embedding
+from .optim import Adam
 from .stack import RecurrentStack
+from .train import History, fit
 
 ATTENTION_KEYS = ("att.Wq", "att.Wk", "att.v")  # parameter names of the attention layer
 
@@ -640,6 +651,100 @@ def beam_search_decode(
     return BeamSearchResult(beams[:, 0], beam_log_probs[:, 0], beams, beam_log_probs)
 
 
+def bigram_decoder(log_probs, src_vocab: int = 2) -> EncoderDecoder:
+    r"""A hand-built :class:`~course_pkg.models.EncoderDecoder` whose next word depends only on
+    the previous one, with probabilities read off a table.
+
+    For experiments with decoding, where the probability of every output
+    must be known exactly: ``decode_step`` returns ``log_probs[token]`` as
+    the logits, whatever the source and the earlier words.
+
+    Parameters
+    ----------
+    log_probs : ndarray (K, K) float64
+        Row ``a`` is the log-probability of each next word after word ``a``
+        (it is used as logits, so rows need not be normalised; ``-inf`` is
+        not allowed, use a large negative number such as -50).
+    src_vocab : int
+        Size of the (ignored) source vocabulary.
+
+    Returns
+    -------
+    EncoderDecoder
+        A vanilla-RNN model with K hidden units and embedding size K.
+
+    Notes
+    -----
+    The embedding of word ``a`` is 20 times the one-hot vector of ``a``,
+    ``U`` is the identity and the recurrent ``W`` and ``b`` are 0, so the
+    decoder's state after reading ``a`` is :math:`\tanh(20\, e_a) = e_a`
+    exactly in float64 (:math:`\tanh 20` rounds to 1). The output layer
+    then gives :math:`e_a V + c` = row ``a`` of ``log_probs`` (``V`` is the
+    table, ``c = 0``). The initial state, and with it the source, is
+    multiplied by ``W = 0`` and never matters.
+
+    Examples
+    --------
+    >>> table = np.log(np.array([[0.5, 0.5], [0.9, 0.1]]))
+    >>> model = bigram_decoder(table)
+    >>> states = initial_decoder_states(model, np.array([[1]]))
+    >>> logits, _ = model.decode_step(np.array([1]), states)
+    >>> np.exp(logits).round(2)
+    array([[0.9, 0.1]])
+    """
+    log_probs = as_float_array("log_probs", log_probs, ndim=2)
+    K = log_probs.shape[0]
+    check_shape("log_probs", log_probs, (K, K))
+    if K < 2:
+        raise ValueError(f"log_probs must be at least 2 x 2, got {log_probs.shape}")
+    model = EncoderDecoder(
+        check_int("src_vocab", src_vocab, 1), K, K, rng=np.random.default_rng(0), cell="rnn",
+        embed_dim=K,
+    )  # fmt: skip
+    for name, value in model.params.items():
+        model.params[name] = np.zeros_like(value, dtype=np.float64)
+    model.params["E_tgt"] = 20.0 * np.eye(K)
+    model.params["dec0.U"] = np.eye(K)
+    model.params["V"] = log_probs.astype(np.float64)
+    return model
+
+
+def exact_match(tokens, tgt_out):
+    """Whether each decoded sequence equals its reference exactly, ``<eos>`` included.
+
+    Parameters
+    ----------
+    tokens : ndarray (N, T1) of int
+        Decoded sequences, 0 after ``<eos>`` (the output of ``greedy_decode``
+        or :func:`beam_search_decode`).
+    tgt_out : ndarray (N, T2) of int
+        The references, ``w_1 .. w_L <eos>`` then 0 (``TranslationData.tgt_out``).
+
+    Returns
+    -------
+    ndarray (N,) of bool
+        The widths may differ: the shorter array counts as padded with 0.
+
+    Examples
+    --------
+    >>> exact_match(np.array([[5, 2, 0], [5, 6, 2]]), np.array([[5, 2], [5, 2]]))
+    array([ True, False])
+    """
+    tokens = as_index_array("tokens", tokens, ndim=2)
+    tgt_out = as_index_array("tgt_out", tgt_out, ndim=2)
+    if tokens.shape[0] != tgt_out.shape[0]:
+        raise ValueError(
+            f"tokens and tgt_out must hold the same number of rows, got {tokens.shape} "
+            f"and {tgt_out.shape}"
+        )
+    width = max(tokens.shape[1], tgt_out.shape[1])
+
+    def padded(a):
+        return np.pad(a, ((0, 0), (0, width - a.shape[1])))
+
+    return np.all(padded(tokens) == padded(tgt_out), axis=1)
+
+
 def sequence_log_prob(model, src, src_lengths, tokens, bos: int, eos: int):
     r"""Total log-probability of decoded sequences, recomputed by a teacher-forced forward pass.
 
@@ -679,3 +784,129 @@ def sequence_log_prob(model, src, src_lengths, tokens, bos: int, eos: int):
     logp = log_softmax(np.asarray(logits, dtype=np.float64), axis=-1)
     picked = np.take_along_axis(logp, tokens[..., None], axis=-1)[..., 0]  # (N, T)
     return np.where(mask, picked, 0.0).sum(axis=1)
+
+
+# ---------------------------------------------------------------------- training and reading
+
+
+def train_seq2seq(
+    model,
+    data,
+    rng,
+    *,
+    learning_rates=(1e-2, 3e-3, 1e-3),
+    batch_size: int = 32,
+    clip_norm: float | None = 5.0,
+):
+    """Train an encoder-decoder on translation pairs with Adam, one learning rate per epoch.
+
+    Parameters
+    ----------
+    model : EncoderDecoder or AttentionEncoderDecoder
+    data : tuple (src, src_lengths, tgt_in, tgt_out, tgt_mask)
+        The first five fields of a :class:`~course_pkg.datasets.TranslationData`.
+    rng : numpy.random.Generator
+        Shuffles the pairs anew at every epoch.
+    learning_rates : sequence of float
+        Adam's learning rate in each epoch; their number is the number of
+        epochs. Adam's moment estimates carry over from one epoch to the next.
+    batch_size : int
+    clip_norm : float or None
+        As for :func:`course_pkg.train.fit`.
+
+    Returns
+    -------
+    History
+        One training loss per epoch (``train_loss``), as :func:`~course_pkg.train.fit`'s.
+
+    Notes
+    -----
+    Why a falling learning rate: at a constant 0.01 the attention model of
+    ``book/12_attention`` learns fast, but its training becomes chaotic once
+    it is good. In our runs, two trainings whose parameters differed by
+    1e-13 at the start (as rounding on another processor makes them differ)
+    ended up to 1e-2 apart after two epochs, enough to change some decoded
+    outputs. With the rate lowered after the first epoch the difference
+    stayed near 1e-6 or below, and the chapter's results are the same on
+    every processor.
+    """
+    check_rng(rng)
+    learning_rates = [check_real("learning rate", lr, POSITIVE) for lr in learning_rates]
+    if not learning_rates:
+        raise ValueError("learning_rates must hold at least one rate (one epoch), got none")
+    optimizer = Adam(learning_rates[0])
+    epoch_batches = minibatches(tuple(data), batch_size, rng)
+    history = History()
+    for lr in learning_rates:
+        optimizer.lr = lr
+        epoch = fit(model, epoch_batches, optimizer, 1, clip_norm=clip_norm)
+        history.train_loss += epoch.train_loss
+        history.grad_norm += epoch.grad_norm
+        if epoch.diverged:
+            history.diverged = True
+            break
+    return history
+
+
+class AlignmentScore(NamedTuple):
+    """How attention weights agree with a reference alignment: see :func:`alignment_score`."""
+
+    on_own: float  # share of aligned words whose largest weight is on one of their positions
+    own_weight: float  # mean total weight aligned words put on their positions
+    on_next: float  # share of unaligned words whose largest weight is on the next aligned word's
+    n_aligned: int  # aligned words counted
+    n_unaligned: int  # unaligned words counted (those followed by an aligned word)
+
+
+def alignment_score(weights, alignments) -> AlignmentScore:
+    """Compare attention weights with the source positions each output word comes from.
+
+    Parameters
+    ----------
+    weights : ndarray (N, T, S)
+        Attention weights of N decoded outputs (``greedy_decode(...,
+        return_weights=True)``), row t the weights with which word t was
+        produced.
+    alignments : list of N lists of tuples of int
+        For each output, one tuple per word (``<eos>`` excluded): the
+        source positions the word comes from, or ``()`` for a word that
+        comes from no single position (for numbers:
+        :func:`course_pkg.datasets.translation.word_alignment`).
+
+    Returns
+    -------
+    AlignmentScore
+
+    Raises
+    ------
+    ValueError
+        ``weights`` not 3-D, or ``alignments`` not one list per output,
+        longer than T or pointing outside [0, S).
+    """
+    weights = as_float_array("weights", weights, ndim=3)
+    N, T, S = weights.shape
+    if not isinstance(alignments, (list, tuple)) or len(alignments) != N:
+        got = (
+            len(alignments) if isinstance(alignments, (list, tuple)) else type(alignments).__name__
+        )
+        raise ValueError(f"alignments must hold one list per output, N={N}, got {got}")
+    on_own, own_weight, on_next = [], [], []
+    for n, spans in enumerate(alignments):
+        if len(spans) > T or any(p < 0 or p >= S for span in spans for p in span):
+            raise ValueError(
+                f"alignments[{n}] does not fit weights of {T} steps over {S} positions"
+            )
+        peaks = weights[n].argmax(axis=1)  # (T,) the position each word looks at most
+        for t, span in enumerate(spans):
+            if span:
+                on_own.append(peaks[t] in span)
+                own_weight.append(weights[n, t, list(span)].sum())
+                continue
+            following = next((later for later in spans[t + 1 :] if later), None)
+            if following is not None:
+                on_next.append(peaks[t] in following)
+
+    def mean(values):
+        return float(np.mean(values)) if values else float("nan")
+
+    return AlignmentScore(mean(on_own), mean(own_weight), mean(on_next), len(on_own), len(on_next))
