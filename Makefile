@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade grade-sample sample-class feedback formgrader student-edition
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade grade-sample sample-class feedback formgrader student-edition lm
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -33,6 +33,8 @@ help:
 	@echo "make bench   both benchmarks below (not part of make test)"
 	@echo "make bench-speed    course_pkg against PyTorch and a textbook baseline"
 	@echo "make bench-grading  autograder throughput, serial against parallel"
+	@echo "make lm      retrain the book's KJV character LSTM (about an hour on one core)"
+	@echo "            and rewrite course_pkg/pretrained/kjv_lstm.npz"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -143,6 +145,9 @@ bench-speed: $(STAMP)
 
 bench-grading: $(STAMP) sysdeps
 	$(BIN)/python bench/grading.py
+
+lm: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m course_pkg.experiments.language_model
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -413,3 +413,25 @@ def test_linear_autoregression_validation():
         model.predict(np.zeros((1, 5)))
     with pytest.raises(ValueError, match="same number of examples, got 4 and 2"):
         model.fit(np.zeros((4, 3)), np.ones((2, 1)))
+
+
+@pytest.mark.parametrize("kneser_ney", [False, True])
+def test_numpy_counting_equals_the_counter_reference(kneser_ney):
+    """fit counts with integer codes and np.unique; the tuple-and-Counter code is the reference."""
+    from course_pkg.experiments.baselines import _count_ngrams, _count_ngrams_slow
+
+    rng = np.random.default_rng(0)
+    for K, order, L in [(2, 1, 5), (3, 4, 300), (7, 5, 2000), (60, 3, 5000)]:
+        ids = rng.integers(0, K, size=L)
+        ids[:3] = K - 1  # the largest id in the most significant place of a code
+        fast = _count_ngrams(ids, K, order, kneser_ney)
+        assert fast == _count_ngrams_slow(ids, order, kneser_ney)
+        assert sum(fast[order].values()) == L - order + 1  # every position of the top order
+
+
+def test_fit_falls_back_to_tuples_when_codes_would_overflow():
+    ids = np.arange(40) % 37
+    big = SmoothedNGram(2**20, order=3, discount=0.5).fit(ids)  # (2^20)^4 >= 2^62
+    small = SmoothedNGram(37, order=3, discount=0.5).fit(ids)
+    assert big.counts == small.counts
+    assert big.context_counts == small.context_counts

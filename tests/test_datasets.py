@@ -73,8 +73,20 @@ def test_corpus_readme_states_the_shipped_size_and_hash(genesis):
     assert "bible-kjv-text" in readme and "4.38" in readme
 
 
+def test_kjv_is_the_whole_bible_read_from_its_xz_file():
+    import hashlib
+
+    kjv = load_text("kjv")
+    assert hashlib.sha256(kjv.encode("ascii")).hexdigest() == (
+        "376f0fd8429cec6cc77659d428b2debd01f069dbfb3917776a09a36a7cfed5c4"
+    )
+    assert kjv.startswith(load_text("genesis"))
+    assert kjv.count("\n") == 31_102  # one verse per line
+    assert kjv.endswith("The grace of our Lord Jesus Christ be with you all. Amen.\n")
+
+
 def test_load_text_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"unknown corpus 'shakespeare'; available: genesis"):
+    with pytest.raises(ValueError, match=r"unknown corpus 'shakespeare'; available: genesis, kjv"):
         load_text("shakespeare")
     with pytest.raises(TypeError, match="name must be a str, got int"):
         load_text(3)

@@ -356,16 +356,11 @@ class SmoothedNGram:
             raise ValueError(
                 f"ids must hold at least order={self.order} characters, got {ids.shape[0]}"
             )
-        text = ids.tolist()  # Python ints: tuples of them are fast dict keys
-        # counts[n][g]: occurrences of every n-gram g, a tuple of n ids
-        counts = {
-            n: Counter(tuple(text[i : i + n]) for i in range(len(text) - n + 1))
-            for n in range(1, self.order + 1)
-        }
-        if self.kneser_ney:
-            for n in range(1, self.order):  # each distinct (n+1)-gram x g adds 1 to g's count
-                counts[n] = Counter(gram[1:] for gram in counts[n + 1])
-        self.counts = {n: dict(table) for n, table in counts.items()}
+        if self.vocab_size ** (self.order + 1) < 2**62:  # n-grams fit in int64 codes
+            counts = _count_ngrams(ids, self.vocab_size, self.order, self.kneser_ney)
+        else:
+            counts = _count_ngrams_slow(ids, self.order, self.kneser_ney)
+        self.counts = counts
         self.context_counts, self.context_types = {}, {}
         for n, table in self.counts.items():
             totals, types = Counter(), Counter()
@@ -438,6 +433,45 @@ class SmoothedNGram:
                 return math.inf
             total -= math.log(p)
         return total / (len(text) - 1)
+
+
+def _count_ngrams_slow(ids: np.ndarray, order: int, kneser_ney: bool) -> dict:
+    """The counts of :class:`SmoothedNGram`, with tuples and Counters (any K)."""
+    text = ids.tolist()  # Python ints: tuples of them are fast dict keys
+    # counts[n][g]: occurrences of every n-gram g, a tuple of n ids
+    counts = {
+        n: Counter(tuple(text[i : i + n]) for i in range(len(text) - n + 1))
+        for n in range(1, order + 1)
+    }
+    if kneser_ney:
+        for n in range(1, order):  # each distinct (n+1)-gram x g adds 1 to g's count
+            counts[n] = Counter(gram[1:] for gram in counts[n + 1])
+    return {n: dict(table) for n, table in counts.items()}
+
+
+def _count_ngrams(ids: np.ndarray, K: int, order: int, kneser_ney: bool) -> dict:
+    """The same counts as :func:`_count_ngrams_slow`, computed with NumPy.
+
+    Each n-gram is coded as one integer in base K (its first id most
+    significant), so counting is one ``np.unique``; the tuples are built
+    once, for the distinct n-grams only. Needs ``K ** (order + 1) < 2**62``.
+    """
+    ids = ids.astype(np.int64)
+    L = ids.shape[0]
+    codes, counts = {}, {}
+    for n in range(1, order + 1):
+        code = np.zeros(L - n + 1, dtype=np.int64)
+        for i in range(n):  # code = ids[t] K^(n-1) + ... + ids[t+n-1]
+            code = code * K + ids[i : L - n + 1 + i]
+        codes[n], counts[n] = np.unique(code, return_counts=True)
+    if kneser_ney:
+        for n in range(1, order):  # distinct (n+1)-grams x g, grouped by g = code mod K^n
+            codes[n], counts[n] = np.unique(codes[n + 1] % K**n, return_counts=True)
+    tables = {}
+    for n in range(1, order + 1):
+        digits = (codes[n][:, None] // K ** np.arange(n - 1, -1, -1)) % K  # (U, n)
+        tables[n] = dict(zip(map(tuple, digits.tolist()), counts[n].tolist(), strict=True))
+    return tables
 
 
 class OrderSelection(NamedTuple):
