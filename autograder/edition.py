@@ -80,6 +80,12 @@ COMPANIONS = {
 }
 
 # What a student's edition never holds (names of files or folders anywhere in it).
+# Package data the assignments never read, left out of the edition to keep its
+# download small: the book's showcase language model (2.2 MB, chapter 11) and
+# the whole-Bible corpus it was trained on (0.9 MB). The book shows both; a
+# student's `load_text("kjv")` says which corpora the edition has.
+EDITION_OMITS = ("course_pkg/pretrained", "course_pkg/corpora/kjv.txt.xz")
+
 INSTRUCTOR_ONLY = (
     "solutions",
     "sample_class",
@@ -457,6 +463,9 @@ def build_package(course_root: Path, dest: Path, withheld: dict[str, Graded], ke
             data.is_file()
             and data.suffix not in (".py", ".pyc")
             and "__pycache__" not in data.parts
+            and not any(
+                data.relative_to(course_root).as_posix().startswith(omit) for omit in EDITION_OMITS
+            )
         ):
             target = dest / data.relative_to(course_root)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,10 @@ def test_the_edition_the_course_is_set_to_hand_out(tmp_path):
     assert sorted(p.name for p in (dest / "assignments").iterdir()) == sorted(SETTINGS["RELEASED"])
     assert find_leaks(dest, ROOT, withheld_functions(ROOT)) == []
     assert archive.stat().st_size < 2_000_000
+    # the book's showcase model and its corpus stay out (the assignments never read them)
+    assert not (dest / "course_pkg" / "pretrained").exists()
+    assert not (dest / "course_pkg" / "corpora" / "kjv.txt.xz").exists()
+    assert (dest / "course_pkg" / "corpora" / "genesis.txt").is_file()
 
 
 def test_every_withheld_function_is_a_stub_without_its_examples(edition):
