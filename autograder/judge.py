@@ -33,6 +33,7 @@ from .wire import WireError, decode, encode, pack, unpack
 MAX_PRINTED = 20_000  # characters of the student's output kept per test cell
 CUT = "[output truncated by the grader"  # starts the note on an output the grader cut
 TRUNCATED = CUT + ": this cell printed more than {limit} bytes]"
+FLOODED = "your code printed more than a cell may, and was stopped"  # a test's call, cut
 
 
 class NoAnswer(RuntimeError):
@@ -186,7 +187,7 @@ class Judge:
             self.printed.append(printed)
         if reply is None:
             if CUT in printed:
-                raise NoAnswer("your code printed more than a cell may, and was stopped")
+                raise NoAnswer(FLOODED)
             raise NoAnswer("the student's kernel did not answer the grader")
         try:
             answer, data = unpack(reply)

@@ -28,7 +28,7 @@ import nbformat
 from .cgroups import Cgroup
 from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
-from .judge import CUT
+from .judge import CUT, FLOODED
 from .records import Job, Result, Status
 from .sandbox import limit_resources, lock_workdir, prepare_workdir, sandbox_argv
 from .stage import (
@@ -145,9 +145,17 @@ def _failure_kind(notebook) -> tuple[str, str]:
                     f"a cell exceeded the memory limit: {cell.source[:60]!r}",
                 )
     for cell in notebook.cells:
-        for out in cell.get("outputs", []):
-            if CUT in out.get("text", ""):
-                return Status.GRADED, "a cell's output exceeded the output cap and was cut"
+        outputs = cell.get("outputs", [])
+        # the note can arrive split over several stream outputs; and a test whose call
+        # into the student's code was cut says so in its error, not in a stream
+        printed = "".join(out.get("text", "") for out in outputs)
+        errors = "\n".join(
+            ANSI.sub("", "\n".join([out.get("evalue", ""), *out.get("traceback", [])]))
+            for out in outputs
+            if out.get("output_type") == "error"
+        )
+        if CUT in printed or FLOODED in errors:
+            return Status.GRADED, "a cell's output exceeded the output cap and was cut"
     return Status.GRADED, ""
 
 

@@ -348,3 +348,30 @@ def test_limits_statuses_and_results_are_declared_once():
         "notebook unreadable",
         "id refused",
     ]
+
+
+def test_output_cap_is_reported_however_the_cut_arrives():
+    """The cut note split over two stream outputs, or a test's call cut: both give the reason."""
+    import nbformat
+
+    from autograder.judge import CUT, FLOODED
+    from autograder.worker import _failure_kind
+
+    def notebook(*outputs):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("rnn_num_params(1, 2)")
+        cell.outputs = list(outputs)
+        nb.cells = [cell]
+        return nb
+
+    def stream(text):
+        return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+    split = notebook(stream("spam " + CUT[:12]), stream(CUT[12:] + ": ...]"))
+    cut_call = notebook(
+        nbformat.v4.new_output("error", ename="NoAnswer", evalue=FLOODED, traceback=[])
+    )
+    for nb in (split, cut_call):
+        status, reason = _failure_kind(nb)
+        assert status == "graded" and "output cap" in reason
+    assert _failure_kind(notebook(stream("spam"))) == ("graded", "")
