@@ -637,6 +637,15 @@ class EncoderDecoder:
         _, enc_cache = self.encoder.forward(x, self.params, lengths=src_lengths)
         return self.encoder.final_states(enc_cache), emb_cache, enc_cache
 
+    def initial_states(self, src, src_lengths=None) -> list:
+        """The decoder's states before its first step: the encoder's final states.
+
+        ``src`` (N, T_src) ids, each sequence ``src_lengths`` long (None: all
+        of it). One state tuple per layer, each array (N, H), for
+        :meth:`decode_step`.
+        """
+        return self.encode(src, src_lengths)[0]
+
     def decode_step(self, tokens, states):
         """One decoder step: tokens (N,) -> logits (N, K) and the new states."""
         x, _ = embedding_forward(tokens[:, None], self.params["E_tgt"])
@@ -679,19 +688,10 @@ class EncoderDecoder:
 
     def greedy_decode(self, src, src_lengths, bos: int, eos: int, max_len: int):
         """Decode by feeding back the most likely token; (N, max_len) ids, 0 after ``eos``."""
-        states, _, _ = self.encode(src, src_lengths)
-        N = src.shape[0]
-        tokens = np.full(N, bos, dtype=np.int64)
-        out = np.zeros((N, max_len), dtype=np.int64)
-        done = np.zeros(N, dtype=bool)
-        for t in range(max_len):
-            logits, states = self.decode_step(tokens, states)
-            tokens = logits.argmax(axis=1)
-            out[:, t] = np.where(done, 0, tokens)
-            done |= tokens == eos
-            if done.all():
-                break
-        return out
+        states = self.initial_states(src, src_lengths)
+        return _decode(
+            self.decode_step, states, src.shape[0], bos, eos, max_len, lambda z: z.argmax(axis=1)
+        )
 
 
 class GeneratorCache(NamedTuple):

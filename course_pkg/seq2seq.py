@@ -61,7 +61,7 @@ from .losses import softmax_cross_entropy
 from .models import EncoderDecoder, _decode, _init_dense, _init_embedding
 from .optim import Adam
 from .stack import RecurrentStack
-from .train import History, fit
+from .train import fit
 
 ATTENTION_KEYS = ("att.Wq", "att.Wk", "att.v")  # parameter names of the attention layer
 
@@ -495,19 +495,16 @@ def initial_decoder_states(model, src, src_lengths=None):
     The protocol :func:`beam_search_decode` needs from a model: the
     attribute ``tgt_vocab`` (K), ``decode_step(tokens (N,), states) ->
     (logits (N, K), states)``, where ``states`` is a nest of lists, tuples
-    and arrays with the batch on the first axis, and a way to start:
-    ``initial_states(src, src_lengths)``, as :class:`AttentionEncoderDecoder`
-    has. :class:`~course_pkg.models.EncoderDecoder` starts from its encoder's
-    final states, ``encode(src, src_lengths)[0]``; this function is the
-    adapter that hides the difference.
+    and arrays with the batch on the first axis, and
+    ``initial_states(src (N, S), src_lengths (N,) or None) -> states``, as
+    :class:`AttentionEncoderDecoder` and
+    :class:`~course_pkg.models.EncoderDecoder` have.
 
     Raises
     ------
     TypeError
-        A model with neither ``initial_states`` nor ``encode``.
+        A model without ``initial_states``.
     """
-    if isinstance(model, EncoderDecoder):
-        return model.encode(src, src_lengths)[0]
     if callable(getattr(model, "initial_states", None)):
         return model.initial_states(src, src_lengths)
     raise TypeError(
@@ -529,6 +526,9 @@ def _check_decoder(model) -> int:
 
 def length_normalised(log_probs, lengths, length_penalty: float):
     r"""Scores divided by the length penalty of Wu et al. (2016).
+
+    ``log_probs`` and ``lengths`` are arrays of the same shape (for beam
+    search (N, B)); the result has that shape too.
 
     .. math:: \frac{\log p(y)}{\mathrm{lp}(y)}, \qquad
               \mathrm{lp}(y) = \left(\frac{5 + |y|}{6}\right)^{\alpha}
@@ -835,17 +835,19 @@ def train_seq2seq(
     if not learning_rates:
         raise ValueError("learning_rates must hold at least one rate (one epoch), got none")
     optimizer = Adam(learning_rates[0])
-    epoch_batches = minibatches(tuple(data), batch_size, rng)
-    history = History()
-    for lr in learning_rates:
-        optimizer.lr = lr
-        epoch = fit(model, epoch_batches, optimizer, 1, clip_norm=clip_norm)
-        history.train_loss += epoch.train_loss
-        history.grad_norm += epoch.grad_norm
-        if epoch.diverged:
-            history.diverged = True
-            break
-    return history
+
+    def next_rate(epoch, history):
+        if epoch + 1 < len(learning_rates):
+            optimizer.lr = learning_rates[epoch + 1]
+
+    return fit(
+        model,
+        minibatches(tuple(data), batch_size, rng),
+        optimizer,
+        len(learning_rates),
+        clip_norm=clip_norm,
+        on_epoch_end=next_rate,
+    )
 
 
 class AlignmentScore(NamedTuple):

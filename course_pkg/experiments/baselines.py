@@ -436,7 +436,10 @@ class SmoothedNGram:
 
 
 def _count_ngrams_slow(ids: np.ndarray, order: int, kneser_ney: bool) -> dict:
-    """The counts of :class:`SmoothedNGram`, with tuples and Counters (any K)."""
+    """The counts of :class:`SmoothedNGram`, with tuples and Counters (any K).
+
+    ``ids`` (L,) int ids; returns ``{n: {gram: count}}`` for ``n = 1 .. order``.
+    """
     text = ids.tolist()  # Python ints: tuples of them are fast dict keys
     # counts[n][g]: occurrences of every n-gram g, a tuple of n ids
     counts = {
@@ -451,6 +454,9 @@ def _count_ngrams_slow(ids: np.ndarray, order: int, kneser_ney: bool) -> dict:
 
 def _count_ngrams(ids: np.ndarray, K: int, order: int, kneser_ney: bool) -> dict:
     """The same counts as :func:`_count_ngrams_slow`, computed with NumPy.
+
+    ``ids`` (L,) int ids in [0, K); returns ``{n: {gram: count}}`` for
+    ``n = 1 .. order``, each gram a tuple of n ids.
 
     Each n-gram is coded as one integer in base K (its first id most
     significant), so counting is one ``np.unique``; the tuples are built
