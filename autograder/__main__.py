@@ -18,7 +18,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("assignment")
     g.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: .)")
     g.add_argument("--submissions", type=Path, help="folder <student>/<assignment>/ or a zip")
-    g.add_argument("--roster", type=Path, help="CSV with a student_id column")
+    g.add_argument(
+        "--roster",
+        type=Path,
+        help="CSV: student_id, and platform_id (Canvas or Moodle id), first_name, last_name, email",
+    )
+    g.add_argument(
+        "--pattern",
+        help="regular expression for another platform's file names, with (?P<student>...) "
+        "or (?P<platform_id>...), optionally (?P<late>...) and (?P<submission>...)",
+    )
     g.add_argument("--out", type=Path, help="output folder (default: grading/<assignment>)")
     g.add_argument("--jobs", type=int, help="submissions graded at once (default: CPU count)")
     g.add_argument(
@@ -105,6 +114,7 @@ def main(argv=None) -> int:
         check_runs_clean=not args.no_runs_clean,
         update_gradebook=not args.no_gradebook,
         resume=args.resume,
+        pattern=args.pattern,
     )
     out = (args.out or course / "grading" / args.assignment).resolve()
     print((out / "report.txt").read_text())

@@ -39,7 +39,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from . import report
-from .collect import Entry, collect, id_problem, read_roster
+from .collect import Entry, Roster, collect, id_problem, read_roster
 from .edition import grading_edition
 from .records import Job, Limits, Result, Status
 from .stage import written_answer_ids
@@ -143,11 +143,9 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
 
 def _submission_time(entry: Entry | None):
     """The time nbgrader recorded for a submission (its ``timestamp.txt``), if any."""
-    from nbgrader.utils import parse_utc
-
-    if entry is None or entry.folder is None or not (entry.folder / "timestamp.txt").is_file():
-        return None
-    return parse_utc((entry.folder / "timestamp.txt").read_text().strip())
+    if entry is None or entry.time_source != "timestamp.txt":
+        return None  # a zip entry's time is the platform's local clock: not given to nbgrader
+    return entry.submitted
 
 
 # what nbgrader's feedback tools need beside a graded notebook (written by nbgrader's exchange)
@@ -167,8 +165,16 @@ def _publish_autograded(coursedir, assignment: str, result: Result, entry: Entry
             shutil.copy(entry.folder / name, dest / name)
 
 
+NOT_IN_GRADEBOOK = (Status.ID_REFUSED, Status.UNMATCHED, Status.CONFLICT)
+
+
 def merge_into_gradebook(
-    course_root: Path, assignment: str, results, entries: dict, workdir: Path
+    course_root: Path,
+    assignment: str,
+    results,
+    entries: dict,
+    workdir: Path,
+    roster: Roster | None = None,
 ) -> None:
     """Write the scores into the course gradebook, one submission at a time.
 
@@ -176,6 +182,7 @@ def merge_into_gradebook(
     submission record, its scores, and its graded notebook in nbgrader's
     ``autograded`` folder. A written answer the student changed waits for a
     grade by hand (nbgrader's rule), and a grade entered by hand is kept.
+    The roster's names and emails go with each student, for the formgrader.
     """
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
@@ -192,9 +199,19 @@ def merge_into_gradebook(
         # nbgrader 0.9.6's own session handling warns while it creates a submission
         warnings.simplefilter("ignore", SAWarning)
         for r in results:
-            if r.status == Status.ID_REFUSED:
+            if r.status in NOT_IN_GRADEBOOK:
                 continue  # its row in grades.csv says why; the gradebook cannot hold it
-            gb.update_or_create_student(r.student)
+            known = roster.by_id(r.student) if roster is not None else None
+            names = (
+                {
+                    "first_name": known.first_name or None,
+                    "last_name": known.last_name or None,
+                    "email": known.email or None,
+                }
+                if known is not None
+                else {}
+            )
+            gb.update_or_create_student(r.student, **names)
             entry = entries.get(r.student)
             if entry is None:  # on the roster, submitted nothing: no submission to record
                 continue
@@ -237,6 +254,16 @@ def _keep(result: Result, assignment: str, out: Path) -> Result:
     return result
 
 
+def _with_entry(result: Result, entry: Entry) -> Result:
+    """Copy what the download said about a submission into its result."""
+    result.note = entry.note
+    result.late = entry.late
+    result.origin = entry.origin
+    if entry.submitted is not None:
+        result.submitted = f"{entry.submitted.isoformat()} ({entry.time_source})"
+    return result
+
+
 def _fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -268,6 +295,7 @@ def grade_class(
     update_gradebook: bool = True,
     progress: bool = True,
     resume: bool = False,
+    pattern: str | None = None,
 ) -> list[Result]:
     """Grade every submission of ``assignment``; see the module docstring for the outputs.
 
@@ -275,6 +303,8 @@ def grade_class(
     ``out/results.jsonl`` as soon as its submission is graded, so a crash of
     this process loses nothing graded; with ``resume``, a submission whose
     notebook is unchanged since it was recorded there is not graded again.
+    ``roster`` maps learning-platform ids to student ids (see
+    :mod:`autograder.collect`, which also says what ``pattern`` is).
     """
     ensure_venv_bin_on_path()
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
@@ -296,22 +326,32 @@ def grade_class(
     try:
         template = gradebook_template(course_root, assignment, work)
         package = grading_edition(course_root, assignment, work / "edition")
-        entries = collect(submissions, assignment, source, work)
+        class_list = read_roster(roster)
+        entries = collect(submissions, assignment, source, work, class_list, pattern)
         found = {e.student for e in entries}
-        missing = [s for s in read_roster(roster) if s not in found]
+        missing = [s for s in class_list.ids if s not in found]
         results = [Result(s, Status.NOTEBOOK_MISSING, "no submission found") for s in missing]
         todo = []
         for i, entry in enumerate(entries):
+            if class_list.students and entry.student not in class_list.ids and not entry.problem:
+                entry.note = "; ".join(filter(None, [entry.note, "not on the roster"]))
+            if entry.problem:
+                status = Status.CONFLICT if entry.problem == "conflict" else Status.UNMATCHED
+                results.append(_with_entry(Result(entry.student, status, entry.note), entry))
+                continue
             if problem := id_problem(entry.student):
-                results.append(Result(entry.student, Status.ID_REFUSED, problem))
+                results.append(
+                    _with_entry(Result(entry.student, Status.ID_REFUSED, problem), entry)
+                )
                 continue
             if entry.notebook is None:
-                results.append(Result(entry.student, Status.NOTEBOOK_MISSING, entry.note))
+                missing_notebook = Result(entry.student, Status.NOTEBOOK_MISSING, entry.note)
+                results.append(_with_entry(missing_notebook, entry))
                 continue
             fingerprint = _fingerprint(entry.notebook)
             before = previous.get(entry.student)
             if before is not None and before.fingerprint == fingerprint:
-                results.append(before)  # graded by a run that stopped: kept as it was
+                results.append(_with_entry(before, entry))  # graded by a run that stopped
                 continue
             job = Job(
                 assignment=assignment,
@@ -326,19 +366,20 @@ def grade_class(
                 sandbox=sandbox,
                 check_runs_clean=check_runs_clean,
             )
-            todo.append((job, entry.note, fingerprint))
+            todo.append((job, entry, fingerprint))
         with ThreadPoolExecutor(max_workers=jobs) as pool, open(log, "a") as record:
             futures = {
                 pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline): (
-                    note,
+                    entry,
                     fingerprint,
                 )
-                for job, note, fingerprint in todo
+                for job, entry, fingerprint in todo
             }
             bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
             for future in as_completed(futures):
                 result = _keep(future.result(), assignment, out)
-                result.note, result.fingerprint = futures[future]
+                entry, result.fingerprint = futures[future]
+                _with_entry(result, entry)
                 record.write(json.dumps(asdict(result)) + "\n")
                 record.flush()
                 os.fsync(record.fileno())
@@ -356,7 +397,7 @@ def grade_class(
         report.figure(results, assignment, out / "scores.png", by_hand)
         if update_gradebook:
             by_student = {e.student: e for e in entries}
-            merge_into_gradebook(course_root, assignment, results, by_student, work)
+            merge_into_gradebook(course_root, assignment, results, by_student, work, class_list)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -20,6 +20,8 @@ class Status(StrEnum):
     NOTEBOOK_MISSING = "notebook missing"
     NOTEBOOK_UNREADABLE = "notebook unreadable"
     ID_REFUSED = "id refused"
+    UNMATCHED = "no student"  # a notebook in the download that no roster entry owns
+    CONFLICT = "conflict"  # two submitters, or two layouts, map to one student
 
 
 def _limit(default: int, help_text: str):
@@ -81,6 +83,9 @@ class Result:
     note: str = ""  # how the notebook was chosen (renamed, extra notebooks)
     fingerprint: str = ""  # sha256 of the notebook graded (a resumed run skips it if unchanged)
     seed: int | None = None  # the hidden tests' inputs came from this seed (to reproduce a run)
+    late: bool | None = None  # the learning platform marked the submission late
+    submitted: str = ""  # when it was submitted (ISO 8601), and from where, if the download says
+    origin: str = ""  # how the download named the submitter (Canvas user, Moodle folder...)
 
     def __post_init__(self):
         self.status = Status(self.status)  # also from the text of results.jsonl

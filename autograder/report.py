@@ -40,6 +40,9 @@ def write_csv(results, path: Path) -> None:
                 "reason",
                 "note",
                 "seed",
+                "late",
+                "submitted",
+                "origin",
             ]
         )
         for r in results:
@@ -48,8 +51,9 @@ def write_csv(results, path: Path) -> None:
                 score = r.questions.get(q, [None, None])[0]
                 cells.append("" if score is None else f"{score:g}")
             runs = "" if r.runs_clean is None else ("yes" if r.runs_clean else "no")
-            text = [r.student, r.status, r.reason, r.note]
-            student, status, reason, note = map(spreadsheet_safe, text)
+            text = [r.student, r.status, r.reason, r.note, r.origin]
+            student, status, reason, note, origin = map(spreadsheet_safe, text)
+            late = "" if r.late is None else ("yes" if r.late else "no")
             writer.writerow(
                 [
                     student,
@@ -61,6 +65,9 @@ def write_csv(results, path: Path) -> None:
                     reason,
                     note,
                     "" if r.seed is None else str(r.seed),
+                    late,
+                    r.submitted,
+                    origin,
                 ]
             )
 
@@ -102,6 +109,10 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         lines.append("Needs a look:")
         for r in problems:
             lines.append(f"  {r.student}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
+    late = [r for r in results if r.late]
+    if late:
+        lines.append("Marked late by the learning platform:")
+        lines += [f"  {r.student}: {r.submitted or 'time not in the download'}" for r in late]
     unclean = [r for r in results if r.runs_clean is False]
     if unclean:
         lines.append("Do not run top to bottom as submitted:")

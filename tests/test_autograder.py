@@ -347,6 +347,8 @@ def test_limits_statuses_and_results_are_declared_once():
         "notebook missing",
         "notebook unreadable",
         "id refused",
+        "no student",
+        "conflict",
     ]
 
 
