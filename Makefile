@@ -103,7 +103,7 @@ ASSIGNMENT ?= a1_unfolding
 grade: $(STAMP) sysdeps
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(if $(RESUME),--resume) \
 	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER)) \
-	  $(if $(PATTERN),--pattern '$(PATTERN)')
+	  $(if $(PATTERN),--pattern '$(PATTERN)') $(foreach s,$(STUDENT),--student $(s))
 
 # What a student receives: dist/student/ and dist/student.zip (see RELEASED and
 # SOLUTIONS_PUBLISHED in nbgrader_config.py). Nothing of the instructor's is in it.

@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="regular expression for another platform's file names, with (?P<student>...) "
         "or (?P<platform_id>...), optionally (?P<late>...) and (?P<submission>...)",
     )
+    g.add_argument(
+        "--student",
+        action="append",
+        dest="students",
+        help="grade only this student (again: repeat for several), merged into grades.csv",
+    )
     g.add_argument("--out", type=Path, help="output folder (default: grading/<assignment>)")
     g.add_argument("--jobs", type=int, help="submissions graded at once (default: CPU count)")
     g.add_argument(
@@ -115,6 +121,7 @@ def main(argv=None) -> int:
         update_gradebook=not args.no_gradebook,
         resume=args.resume,
         pattern=args.pattern,
+        students=args.students,
     )
     out = (args.out or course / "grading" / args.assignment).resolve()
     print((out / "report.txt").read_text())

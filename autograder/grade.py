@@ -33,6 +33,7 @@ import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -281,6 +282,17 @@ def _graded_before(log: Path) -> dict[str, Result]:
     return previous
 
 
+def hidden_tests_version(source: Path) -> str:
+    """A short hash of the hidden tests: the source of every graded test cell, in order."""
+    nb = nbformat.read(source, as_version=4)
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            digest.update(f"{meta.get('grade_id')}\0{meta.get('points')}\0{cell.source}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def grade_class(
     assignment: str,
     *,
@@ -296,15 +308,22 @@ def grade_class(
     progress: bool = True,
     resume: bool = False,
     pattern: str | None = None,
+    students: list[str] | None = None,
 ) -> list[Result]:
     """Grade every submission of ``assignment``; see the module docstring for the outputs.
 
     ``limits`` default to :func:`course_limits`. Each result is appended to
     ``out/results.jsonl`` as soon as its submission is graded, so a crash of
     this process loses nothing graded; with ``resume``, a submission whose
-    notebook is unchanged since it was recorded there is not graded again.
-    ``roster`` maps learning-platform ids to student ids (see
-    :mod:`autograder.collect`, which also says what ``pattern`` is).
+    notebook and hidden tests are unchanged since it was recorded there is
+    not graded again. ``roster`` maps learning-platform ids to student ids
+    (see :mod:`autograder.collect`, which also says what ``pattern`` is).
+
+    With ``students``, only those students are graded (again), and their
+    rows replace theirs among the rows recorded before in ``results.jsonl``:
+    ``grades.csv`` and the report cover the whole class, and the gradebook
+    changes for those students only. Every row says when it was graded and
+    with which hidden tests (:func:`hidden_tests_version`).
     """
     ensure_venv_bin_on_path()
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
@@ -314,78 +333,108 @@ def grade_class(
         from .sandbox import bwrap_path
 
         bwrap_path()  # fail early, with the install hint, if bubblewrap is missing
+    if students is not None:
+        if isinstance(students, str) or not all(isinstance(s, str) for s in students):
+            raise TypeError(f"students must be a list of student ids, got {students!r}")
+        students = list(dict.fromkeys(students))
     limits = limits or course_limits(course_root)
     jobs = jobs or os.cpu_count() or 1
+    tests = hidden_tests_version(source)
     out.mkdir(parents=True, exist_ok=True)
     log = out / "results.jsonl"
-    previous = _graded_before(log) if resume else {}
-    if not resume:
+    recorded = _graded_before(log) if (resume or students) else {}
+    previous = recorded if resume else {}
+    if not (resume or students):
         log.write_text("")
     work = Path(tempfile.mkdtemp(prefix=f"grade-{assignment}-", dir=_short_temp_folder()))
     os.chmod(work, 0o711)  # kernels (nobody) reach their own folders, list nothing
     try:
-        template = gradebook_template(course_root, assignment, work)
-        package = grading_edition(course_root, assignment, work / "edition")
         class_list = read_roster(roster)
         entries = collect(submissions, assignment, source, work, class_list, pattern)
         found = {e.student for e in entries}
         missing = [s for s in class_list.ids if s not in found]
-        results = [Result(s, Status.NOTEBOOK_MISSING, "no submission found") for s in missing]
-        todo = []
-        for i, entry in enumerate(entries):
-            if class_list.students and entry.student not in class_list.ids and not entry.problem:
-                entry.note = "; ".join(filter(None, [entry.note, "not on the roster"]))
-            if entry.problem:
-                status = Status.CONFLICT if entry.problem == "conflict" else Status.UNMATCHED
-                results.append(_with_entry(Result(entry.student, status, entry.note), entry))
-                continue
-            if problem := id_problem(entry.student):
-                results.append(
-                    _with_entry(Result(entry.student, Status.ID_REFUSED, problem), entry)
+        if students is not None:
+            unknown = [s for s in students if s not in found and s not in class_list.ids]
+            if unknown:
+                raise ValueError(
+                    f"no submission in {submissions} and no roster entry for "
+                    f"{', '.join(map(repr, unknown))}; found {len(found)} submissions"
                 )
-                continue
-            if entry.notebook is None:
-                missing_notebook = Result(entry.student, Status.NOTEBOOK_MISSING, entry.note)
-                results.append(_with_entry(missing_notebook, entry))
-                continue
-            fingerprint = _fingerprint(entry.notebook)
-            before = previous.get(entry.student)
-            if before is not None and before.fingerprint == fingerprint:
-                results.append(_with_entry(before, entry))  # graded by a run that stopped
-                continue
-            job = Job(
-                assignment=assignment,
-                student=entry.student,
-                source=str(source),
-                submission=str(entry.notebook),
-                gradebook_template=str(template),
-                workdir=str(work / f"job{i:04d}"),
-                seed=secrets.randbelow(2**63),
-                package=str(package),
-                limits=limits,
-                sandbox=sandbox,
-                check_runs_clean=check_runs_clean,
-            )
-            todo.append((job, entry, fingerprint))
-        with ThreadPoolExecutor(max_workers=jobs) as pool, open(log, "a") as record:
-            futures = {
-                pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline): (
-                    entry,
-                    fingerprint,
-                )
-                for job, entry, fingerprint in todo
-            }
-            bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
-            for future in as_completed(futures):
-                result = _keep(future.result(), assignment, out)
-                entry, result.fingerprint = futures[future]
-                _with_entry(result, entry)
+            entries = [e for e in entries if e.student in students]
+            missing = [s for s in missing if s in students]
+        template = gradebook_template(course_root, assignment, work)
+        package = grading_edition(course_root, assignment, work / "edition")
+        results = []
+        with open(log, "a") as record:
+
+            def keep(result: Result) -> None:
+                """Stamp a row and record it at once, so a crash loses nothing."""
+                if not result.graded_at:  # a row kept by --resume keeps its stamp
+                    result.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
+                    result.tests = tests
                 record.write(json.dumps(asdict(result)) + "\n")
                 record.flush()
                 os.fsync(record.fileno())
                 results.append(result)
-                bar.update()
-            bar.close()
+
+            for s in missing:
+                keep(Result(s, Status.NOTEBOOK_MISSING, "no submission found"))
+            todo = []
+            for i, entry in enumerate(entries):
+                if class_list.students and entry.student not in class_list.ids:
+                    if not entry.problem:
+                        entry.note = "; ".join(filter(None, [entry.note, "not on the roster"]))
+                if entry.problem:
+                    status = Status.CONFLICT if entry.problem == "conflict" else Status.UNMATCHED
+                    keep(_with_entry(Result(entry.student, status, entry.note), entry))
+                    continue
+                if problem := id_problem(entry.student):
+                    keep(_with_entry(Result(entry.student, Status.ID_REFUSED, problem), entry))
+                    continue
+                if entry.notebook is None:
+                    keep(_with_entry(Result(entry.student, Status.NOTEBOOK_MISSING, ""), entry))
+                    continue
+                fingerprint = _fingerprint(entry.notebook)
+                before = previous.get(entry.student)
+                if before is not None and (before.fingerprint, before.tests) == (
+                    fingerprint,
+                    tests,
+                ):
+                    results.append(_with_entry(before, entry))  # graded by a run that stopped
+                    continue
+                job = Job(
+                    assignment=assignment,
+                    student=entry.student,
+                    source=str(source),
+                    submission=str(entry.notebook),
+                    gradebook_template=str(template),
+                    workdir=str(work / f"job{i:04d}"),
+                    seed=secrets.randbelow(2**63),
+                    package=str(package),
+                    limits=limits,
+                    sandbox=sandbox,
+                    check_runs_clean=check_runs_clean,
+                )
+                todo.append((job, entry, fingerprint))
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = {
+                    pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline): (
+                        entry,
+                        fingerprint,
+                    )
+                    for job, entry, fingerprint in todo
+                }
+                bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
+                for future in as_completed(futures):
+                    result = _keep(future.result(), assignment, out)
+                    entry, result.fingerprint = futures[future]
+                    keep(_with_entry(result, entry))
+                    bar.update()
+                bar.close()
+        graded_now = list(results)
+        if students is not None:  # the class as recorded before, with these students regraded
+            merged = {**recorded, **{r.student: r for r in results}}
+            results = list(merged.values())
         max_score = max((r.max_score for r in results), default=0.0)
         for r in results:
             r.max_score = r.max_score or max_score
@@ -397,7 +446,7 @@ def grade_class(
         report.figure(results, assignment, out / "scores.png", by_hand)
         if update_gradebook:
             by_student = {e.student: e for e in entries}
-            merge_into_gradebook(course_root, assignment, results, by_student, work, class_list)
+            merge_into_gradebook(course_root, assignment, graded_now, by_student, work, class_list)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -86,6 +86,8 @@ class Result:
     late: bool | None = None  # the learning platform marked the submission late
     submitted: str = ""  # when it was submitted (ISO 8601), and from where, if the download says
     origin: str = ""  # how the download named the submitter (Canvas user, Moodle folder...)
+    graded_at: str = ""  # when this row was made (UTC, ISO 8601)
+    tests: str = ""  # which hidden tests graded it (autograder.grade.hidden_tests_version)
 
     def __post_init__(self):
         self.status = Status(self.status)  # also from the text of results.jsonl

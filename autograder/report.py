@@ -43,6 +43,8 @@ def write_csv(results, path: Path) -> None:
                 "late",
                 "submitted",
                 "origin",
+                "graded_at",
+                "tests",
             ]
         )
         for r in results:
@@ -68,6 +70,8 @@ def write_csv(results, path: Path) -> None:
                     late,
                     r.submitted,
                     origin,
+                    r.graded_at,
+                    r.tests,
                 ]
             )
 
@@ -109,6 +113,13 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         lines.append("Needs a look:")
         for r in problems:
             lines.append(f"  {r.student}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
+    versions = [r.tests for r in results if r.tests]
+    if len(set(versions)) > 1:  # a regrade after the hidden tests changed
+        newest = max(results, key=lambda r: r.graded_at).tests
+        older = [r.student for r in results if r.tests and r.tests != newest]
+        lines.append(
+            f"Graded with other hidden tests than the latest ({newest}): {', '.join(older)}"
+        )
     late = [r for r in results if r.late]
     if late:
         lines.append("Marked late by the learning platform:")
