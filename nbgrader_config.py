@@ -50,3 +50,15 @@ c.HTMLExporter.sanitize_html = True
 
 # Released notebooks should open clean: no stored outputs in the student copy.
 c.ClearOutput.enabled = True
+
+# Due dates and late work (autograder/late.py). Times are ISO 8601 with a time zone. The
+# penalty is a share of the points a submission earned, per day (or hour) begun after the
+# due date, at most `cap` percent; past `cutoff_hours` a submission gets zero. It is
+# recomputed from each row's submission time whenever grades are written.
+c.LatePolicy.due = {}  # e.g. {"a1_unfolding": "2027-02-05T23:59:00+01:00"}
+c.LatePolicy.extensions = {}  # e.g. {"a1_unfolding": {"jsmith": "2027-02-08T23:59:00+01:00"}}
+c.LatePolicy.penalty = "percent_per_day"  # or "percent_per_hour", or "none"
+c.LatePolicy.percent = 10
+c.LatePolicy.cap = 50
+c.LatePolicy.cutoff_hours = None  # e.g. 168: a week late or more gets zero
+c.LatePolicy.download_timezone = "UTC"  # the clock of a zip's entry times (Canvas, Moodle)

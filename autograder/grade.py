@@ -22,8 +22,10 @@ works. Nothing outside ``grading/`` and the gradebook is written.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -42,6 +44,7 @@ from tqdm.auto import tqdm
 from . import report
 from .collect import Entry, Roster, collect, id_problem, read_roster
 from .edition import grading_edition
+from .late import course_policy
 from .records import Job, Limits, Result, Status
 from .stage import written_answer_ids
 from .worker import ensure_venv_bin_on_path, log_tail
@@ -167,6 +170,13 @@ def _publish_autograded(coursedir, assignment: str, result: Result, entry: Entry
 
 
 NOT_IN_GRADEBOOK = (Status.ID_REFUSED, Status.UNMATCHED, Status.CONFLICT)
+JUDGED = (
+    Status.GRADED,
+    Status.TIMED_OUT,
+    Status.CRASHED,
+    Status.OUT_OF_MEMORY,
+    Status.NOTEBOOK_UNREADABLE,
+)
 
 
 def merge_into_gradebook(
@@ -230,6 +240,42 @@ def merge_into_gradebook(
                     grade.needs_manual_grade = score is None or grade.manual_score is not None
             gb.db.commit()
             _publish_autograded(coursedir, assignment, r, entry)
+
+
+def record_penalties(course_root: Path, assignment: str, results) -> None:
+    """Give every submission in the gradebook its current late penalty (in points)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    config = _course_config(course_root)
+    with Gradebook(gradebook_url(config, course_root), config.CourseDirectory.course_id) as gb:
+        for r in results:
+            try:
+                submission = gb.find_submission(assignment, r.student)
+            except MissingEntry:
+                continue  # nothing submitted, or a row the gradebook cannot hold
+            for notebook in submission.notebooks:
+                notebook.late_submission_penalty = r.penalty or None
+        gb.db.commit()
+
+
+LATE_MARK = re.compile(r"<!-- late -->.*?<!-- /late -->", re.S)
+
+
+def _stamp_feedback(result: Result) -> None:
+    """Say in the student's feedback page how late the submission was and what it cost."""
+    if not result.feedback or not Path(result.feedback).is_file():
+        return
+    page = Path(result.feedback)
+    text = LATE_MARK.sub("", page.read_text())
+    if result.late_hours:  # after the due date (0 or None: on time, or not known)
+        note = (
+            f"<!-- late --><div style='border:2px solid #c00;padding:0.5em;margin:0.5em'>"
+            f"<b>Late submission.</b> {html.escape(result.late_detail)}. "
+            f"Score {result.score:g} - {result.penalty:g} = {result.final_score:g} "
+            f"of {result.max_score:g}.</div><!-- /late -->"
+        )
+        text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + note, text, count=1)
+    page.write_text(text)
 
 
 def _short_temp_folder() -> str | None:
@@ -338,6 +384,7 @@ def grade_class(
             raise TypeError(f"students must be a list of student ids, got {students!r}")
         students = list(dict.fromkeys(students))
     limits = limits or course_limits(course_root)
+    policy = course_policy(_course_config(course_root))  # a mistake in it stops us here
     jobs = jobs or os.cpu_count() or 1
     tests = hidden_tests_version(source)
     out.mkdir(parents=True, exist_ok=True)
@@ -438,6 +485,10 @@ def grade_class(
         max_score = max((r.max_score for r in results), default=0.0)
         for r in results:
             r.max_score = r.max_score or max_score
+            if r.status in JUDGED:  # a notebook was run: its time can cost points
+                late = policy.assess(assignment, r.student, r.submitted, r.score)
+                r.penalty, r.late_hours, r.late_detail = late.penalty, late.hours, late.reason
+                _stamp_feedback(r)
         results.sort(key=lambda r: r.student)
         by_hand = frozenset(written_answer_ids(nbformat.read(source, as_version=4)))
         report.write_csv(results, out / "grades.csv")
@@ -447,6 +498,7 @@ def grade_class(
         if update_gradebook:
             by_student = {e.student: e for e in entries}
             merge_into_gradebook(course_root, assignment, graded_now, by_student, work, class_list)
+            record_penalties(course_root, assignment, results)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

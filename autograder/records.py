@@ -88,6 +88,14 @@ class Result:
     origin: str = ""  # how the download named the submitter (Canvas user, Moodle folder...)
     graded_at: str = ""  # when this row was made (UTC, ISO 8601)
     tests: str = ""  # which hidden tests graded it (autograder.grade.hidden_tests_version)
+    penalty: float = 0.0  # late penalty in points (autograder.late: recomputed at every write)
+    late_hours: float | None = None  # after the due date, when there is one and a time
+    late_detail: str = ""  # how the penalty was computed, as the student's feedback says
+
+    @property
+    def final_score(self) -> float:
+        """The score after the late penalty: what grades.csv and the exports give."""
+        return self.score - self.penalty
 
     def __post_init__(self):
         self.status = Status(self.status)  # also from the text of results.jsonl

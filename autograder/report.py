@@ -45,6 +45,10 @@ def write_csv(results, path: Path) -> None:
                 "origin",
                 "graded_at",
                 "tests",
+                "score_before_penalty",
+                "penalty",
+                "late_hours",
+                "late_detail",
             ]
         )
         for r in results:
@@ -60,7 +64,7 @@ def write_csv(results, path: Path) -> None:
                 [
                     student,
                     status,
-                    f"{r.score:g}",
+                    f"{r.final_score:g}",
                     f"{r.max_score:g}",
                     *cells,
                     runs,
@@ -72,6 +76,10 @@ def write_csv(results, path: Path) -> None:
                     origin,
                     r.graded_at,
                     r.tests,
+                    f"{r.score:g}",
+                    f"{r.penalty:g}",
+                    "" if r.late_hours is None else f"{r.late_hours:.2f}",
+                    spreadsheet_safe(r.late_detail),
                 ]
             )
 
@@ -85,8 +93,9 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
             lines.append(f"  {status}: {n}")
     graded = [r for r in results if r.max_score]
     if graded:
-        pct = [100 * r.score / r.max_score for r in graded]
+        pct = [100 * r.final_score / r.max_score for r in graded]
         note = ", answers graded by hand not yet counted" if by_hand else ""
+        note += ", after late penalties" if any(r.penalty for r in graded) else ""
         lines.append(
             f"Score (% of all points{note}): mean {statistics.mean(pct):.1f}, "
             f"median {statistics.median(pct):.1f}, min {min(pct):.1f}, max {max(pct):.1f}"
@@ -120,6 +129,10 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         lines.append(
             f"Graded with other hidden tests than the latest ({newest}): {', '.join(older)}"
         )
+    penalised = [r for r in results if r.late_detail]
+    if penalised:
+        lines.append("Late (the course's policy):")
+        lines += [f"  {r.student}: -{r.penalty:g} points; {r.late_detail}" for r in penalised]
     late = [r for r in results if r.late]
     if late:
         lines.append("Marked late by the learning platform:")
@@ -139,7 +152,7 @@ def figure(results, assignment: str, path: Path, by_hand: frozenset = frozenset(
 
     questions = [q for q in question_ids(results) if q not in by_hand]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    pct = [100 * r.score / r.max_score for r in results if r.max_score]
+    pct = [100 * r.final_score / r.max_score for r in results if r.max_score]
     ax1.hist(
         pct, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.01], color="#6fa8dc", edgecolor="k"
     )

@@ -46,7 +46,31 @@ def course(tmp_path):
     for student in ("full", "blank"):
         shutil.copytree(SAMPLE / student, tmp_path / "sub" / student)
     (tmp_path / "roster.csv").write_text("student_id\nfull\nblank\nabsent\n")
+    # full submitted 25 hours after the due date; blank's download has no time
+    (tmp_path / "sub" / "full" / A / "timestamp.txt").write_text("2026-11-21 13:00:00.000000 UTC")
+    policy(course, percent=10)
     return course
+
+
+def policy(course: Path, **settings) -> None:
+    """Set the course's late policy (due 2026-11-20 12:00 UTC, 10% per day begun, cap 50%)."""
+    config = course / "nbgrader_config.py"
+    text = config.read_text().split("# test policy")[0]
+    settings = {"penalty": "percent_per_day", "cap": 50, **settings}
+    lines = [f"c.LatePolicy.due = {{{A!r}: '2026-11-20T12:00:00+00:00'}}"]
+    lines += [f"c.LatePolicy.{k} = {v!r}" for k, v in settings.items()]
+    config.write_text(text + "# test policy\n" + "\n".join(lines) + "\n")
+
+
+def penalties_in_gradebook(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    config = _course_config(course)
+    with Gradebook(gradebook_url(config, course), config.CourseDirectory.course_id) as gb:
+        return {
+            s.student.id: s.notebooks[0].late_submission_penalty
+            for s in gb.assignment_submissions(A)
+        }
 
 
 def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, tmp_path):
@@ -61,11 +85,26 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
     )
     grade_class(A, **options)
     first = rows(tmp_path / "out")
-    assert {s: (r["status"], r["score"]) for s, r in first.items()} == {
-        "full": ("graded", "30"),
-        "blank": ("graded", "0"),
-        "absent": ("notebook missing", "0"),
+    assert {s: (r["status"], r["score"], r["penalty"]) for s, r in first.items()} == {
+        "full": ("graded", "24", "6"),  # 25 h late: 2 days begun, 20% of 30
+        "blank": ("graded", "0", "0"),
+        "absent": ("notebook missing", "0", "0"),
     }
+    full = first["full"]
+    assert (full["score_before_penalty"], full["late_hours"]) == ("30", "25.00")
+    assert full["late_detail"] == (
+        "25.0 h after the due date 2026-11-20T12:00:00+00:00: 2 days begun x 10% (cap 50%) "
+        "= 20% of the points"
+    )
+    assert (
+        first["blank"]["late_detail"] == "due date set, but the download gives no submission time"
+    )
+    assert first["absent"]["late_detail"] == ""
+    feedback = (tmp_path / "out" / "feedback" / "full" / f"{A}.html").read_text()
+    assert feedback.count("Late submission.") == 1 and "Score 30 - 6 = 24 of 30." in feedback
+    blank_page = (tmp_path / "out" / "feedback" / "blank" / f"{A}.html").read_text()
+    assert "Late submission" not in blank_page
+    assert penalties_in_gradebook(course) == {"full": 6.0, "blank": None}
     version = hidden_tests_version(course / "solutions" / A / f"{A}.ipynb")
     assert {r["tests"] for r in first.values()} == {version} and len(version) == 16
     assert all(r["graded_at"].endswith("+00:00") for r in first.values())
@@ -84,6 +123,7 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
     nbformat.write(nb, source)
     assert hidden_tests_version(source) != version
 
+    policy(course, percent=5)  # and halves the penalty: every row's is recomputed
     merged = {r.student: r for r in grade_class(A, students=["blank"], **options)}
     again = rows(tmp_path / "out")
     assert set(again) == {"full", "blank", "absent"}
@@ -91,7 +131,12 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
         "30",
         hidden_tests_version(source),
     )
-    assert again["full"] == first["full"]  # untouched: same score, seed, time and tests
+    unchanged = ("status", "score_before_penalty", "seed", "graded_at", "tests", "submitted")
+    assert all(again["full"][k] == first["full"][k] for k in unchanged)  # not regraded
+    assert (again["full"]["score"], again["full"]["penalty"]) == ("27", "3")  # new policy
+    feedback = (tmp_path / "out" / "feedback" / "full" / f"{A}.html").read_text()
+    assert feedback.count("Late submission.") == 1 and "Score 30 - 3 = 27 of 30." in feedback
+    assert penalties_in_gradebook(course) == {"full": 3.0, "blank": None}
     assert merged["blank"].score == 30 and merged["full"].graded_at == first["full"]["graded_at"]
     assert gradebook_scores(course) == {"full": 30.0, "blank": 30.0}
     report = (tmp_path / "out" / "report.txt").read_text()
