@@ -151,9 +151,16 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
     with pytest.raises(TypeError, match="must be a list of student ids, got 'full'"):
         grade_class(A, students="full", **options)
 
-    # a resumed run keeps rows graded by today's tests and regrades the rest
+    # a resumed run keeps rows graded by today's tests and regrades the rest; meanwhile full
+    # was granted an extension, so its penalty goes (nbgrader issue 723 kept it)
+    policy(course, percent=5, extensions={A: {"full": "2026-11-22T12:00:00+00:00"}})
     resumed = {r.student: r for r in grade_class(A, resume=True, **options)}
     assert resumed["blank"].graded_at == merged["blank"].graded_at  # kept
     assert resumed["full"].graded_at != first["full"]["graded_at"]  # older tests: graded again
     assert {r.tests for r in resumed.values()} == {hidden_tests_version(source)}
     assert "Graded with other hidden tests" not in (tmp_path / "out" / "report.txt").read_text()
+    final = rows(tmp_path / "out")["full"]
+    assert (final["score"], final["penalty"], final["late_hours"]) == ("30", "0", "0.00")
+    feedback = (tmp_path / "out" / "feedback" / "full" / f"{A}.html").read_text()
+    assert "Late submission" not in feedback
+    assert penalties_in_gradebook(course) == {"full": None, "blank": None}
