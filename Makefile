@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade grade-sample sample-class feedback formgrader student-edition lm
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade export grade-sample sample-class feedback formgrader student-edition lm
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -24,6 +24,8 @@ help:
 	@echo "make other-cpu    nbval and solutions again with another CPU's OpenBLAS kernels ($(OTHER_CPU))"
 	@echo "make release      regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv] [RESUME=1]"
+	@echo "                   [STUDENT='id1 id2'] regrade only them; [PATTERN=regex] other platforms"
+	@echo "make export ASSIGNMENT=a1_unfolding ROSTER=csv [CANVAS_ID=n]  Canvas, Moodle, per-question CSVs"
 	@echo "            autograde a class in parallel, sandboxed; grades, feedback, report in grading/"
 	@echo "make feedback ASSIGNMENT=a3_gradients  feedback with the grades given by hand (nbgrader)"
 	@echo "make formgrader   nbgrader's formgrader in JupyterLab, to grade written answers by hand"
@@ -104,6 +106,11 @@ grade: $(STAMP) sysdeps
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(if $(RESUME),--resume) \
 	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER)) \
 	  $(if $(PATTERN),--pattern '$(PATTERN)') $(foreach s,$(STUDENT),--student $(s))
+
+# Grades for Canvas and Moodle and per question, with the grades entered by hand (ROSTER needed)
+export: $(STAMP)
+	$(BIN)/python -m autograder export $(ASSIGNMENT) --roster $(ROSTER) \
+	  $(if $(CANVAS_ID),--canvas-assignment-id $(CANVAS_ID))
 
 # What a student receives: dist/student/ and dist/student.zip (see RELEASED and
 # SOLUTIONS_PUBLISHED in nbgrader_config.py). Nothing of the instructor's is in it.

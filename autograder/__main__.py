@@ -1,4 +1,7 @@
-"""Command line: ``python -m autograder grade ASSIGNMENT [options]``."""
+"""Command line: ``python -m autograder grade ASSIGNMENT [options]``.
+
+Also ``edition``, ``harden``, ``sample`` and ``similarity ASSIGNMENT`` (a plagiarism report).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 
 from .grade import course_limits, grade_class
 from .records import Limits
+from .similarity import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the results a stopped run recorded (results.jsonl) for unchanged notebooks",
     )
+    x = sub.add_parser("export", help="grades for Canvas and Moodle, and per question")
+    x.add_argument("assignment")
+    x.add_argument("--course", type=Path, default=Path.cwd())
+    x.add_argument("--roster", type=Path, required=True, help="the roster used for grading")
+    x.add_argument("--out", type=Path, help="default: grading/<assignment>")
+    x.add_argument("--canvas-assignment-id", type=int, help="the number in its Canvas address")
     e = sub.add_parser("edition", help="build the student edition and its zip archive")
     e.add_argument("--course", type=Path, default=Path.cwd())
     e.add_argument("--dest", type=Path, help="default: dist/student under the course")
@@ -70,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("assignment")
     s.add_argument("dest", type=Path)
     s.add_argument("--course", type=Path, default=Path.cwd())
+    m = sub.add_parser("similarity", help="rank pairs of submissions by how alike their code is")
+    m.add_argument("assignment")
+    m.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: .)")
+    m.add_argument("--submissions", type=Path, help="folder <student>/<assignment>/ or a zip")
+    m.add_argument("--out", type=Path, help="output folder (default: grading/<assignment>)")
+    for setting in fields(Settings):
+        default = setting.default
+        m.add_argument(
+            "--" + setting.name.replace("_", "-"),
+            type=type(default),
+            default=default,
+            help=f"{setting.metadata['help']} (default {default})",
+        )
     return parser
 
 
@@ -84,12 +107,38 @@ def main(argv=None) -> int:
             harden_file(page)
         print(f"hardened {len(pages)} feedback pages")
         return 0
+    if args.command == "export":
+        from .export import export_grades
+
+        out = (args.out or course / "grading" / args.assignment).resolve()
+        rows, warnings = export_grades(
+            course, args.assignment, args.roster, out, args.canvas_assignment_id
+        )
+        for warning in warnings:
+            print("warning:", warning)
+        print(f"{len(rows)} students: {out / 'canvas.csv'}, {out / 'moodle.csv'}, ", end="")
+        print(out / "questions.csv")
+        return 0
     if args.command == "edition":
         from .edition import build_edition
 
         dest = (args.dest or course / "dist" / "student").resolve()
         archive = build_edition(course, dest, released=args.released, published=args.published)
         print(f"wrote {dest} and {archive} ({archive.stat().st_size / 1e6:.1f} MB)")
+        return 0
+    if args.command == "similarity":
+        from .similarity import summary, write_report
+
+        out = (args.out or course / "grading" / args.assignment).resolve()
+        report = write_report(
+            args.assignment,
+            course_root=course,
+            submissions=(args.submissions or course / "submitted").resolve(),
+            out=out,
+            settings=Settings(**{f.name: getattr(args, f.name) for f in fields(Settings)}),
+        )
+        print(summary(report))
+        print(f"report: {out / 'similarity.html'}\ntable: {out / 'similarity.csv'}")
         return 0
     if args.command == "sample":
         from .sample import write_sample_class

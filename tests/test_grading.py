@@ -226,12 +226,18 @@ def graded_course(tmp_path_factory):
             nbformat.write(nb, folder / f"{assignment}.ipynb")
             (folder / "timestamp.txt").write_text(SUBMITTED_AT)
             (folder / "submission_secret.txt").write_text(f"secret-{student}")
+        roster = ["student_id,platform_id,first_name,last_name,email"] + [
+            f"{student},{1000 + i},{student.title()},Tester,{student}@example.edu"
+            for i, student in enumerate(submissions)
+        ]
+        (course / "roster.csv").write_text("\n".join(roster) + "\n")
         before = tree(course)
         results = grade_class(
             assignment,
             course_root=course,
             submissions=course / "submitted",
             out=course / "grading" / assignment,
+            roster=course / "roster.csv",
             jobs=2,
             check_runs_clean=False,  # the sample class checks it; the solutions run in nbval
             progress=False,
@@ -342,6 +348,12 @@ def test_written_answer_is_graded_by_hand_in_the_formgrader_and_reaches_export_a
     )
     server = formgrader(g.course, tmp_path)
     try:
+        people = {s["id"]: s for s in server.request("GET", "/formgrader/api/students")}
+        assert (people["solution"]["first_name"], people["solution"]["last_name"]) == (
+            "Solution",
+            "Tester",
+        )  # the roster's names, not "None, None"
+        assert people["blank"]["email"] == "blank@example.edu"
         listed = {
             s["student"]: s
             for s in server.request("GET", f"/formgrader/api/submissions/{assignment}")
@@ -378,6 +390,29 @@ def test_written_answer_is_graded_by_hand_in_the_formgrader_and_reaches_export_a
         assert listed["solution"]["score"] == 31 + 2.5
     finally:
         server.close()
+
+    # the course's own exports carry the hand grade: Canvas, Moodle and per question
+    from autograder.export import export_grades
+
+    export_grades(g.course, assignment, g.course / "roster.csv", canvas_assignment_id=5)
+    out = g.course / "grading" / assignment
+    with open(out / "canvas.csv") as handle:
+        canvas = {r["SIS User ID"]: r for r in csv.DictReader(handle) if r["ID"]}
+    assert canvas["solution"][f"{assignment} (5)"] == "33.5"
+    with open(out / "moodle.csv") as handle:
+        moodle = {r["Identifier"]: r for r in csv.DictReader(handle)}
+    assert moodle[f"Participant {canvas['solution']['ID']}"]["Grade"] == "33.5"
+    with open(out / "questions.csv") as handle:
+        per_question = {r["student_id"]: r for r in csv.DictReader(handle)}
+    assert per_question["solution"]["answer_vanishing"] == "2.5 (by hand)"
+    waiting = {s for s, v in listed.items() if v["needs_manual_grade"]}  # after the hand grade
+    assert waiting and "solution" not in waiting
+    for student in waiting:
+        assert (per_question[student]["answer_vanishing"], per_question[student]["waiting"]) == (
+            "waiting",
+            "yes",
+        )
+    assert per_question["blank"]["waiting"] == "no"
 
     # the export an instructor uploads, the feedback with the hand grade, and its release
     # through nbgrader's exchange: the commands the instructor guide gives
