@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: .)")
     m.add_argument("--submissions", type=Path, help="folder <student>/<assignment>/ or a zip")
     m.add_argument("--out", type=Path, help="output folder (default: grading/<assignment>)")
+    m.add_argument("--roster", type=Path, help="as for grade (maps platform ids to students)")
+    m.add_argument("--pattern", help="as for grade (another platform's file names)")
     for setting in fields(Settings):
         default = setting.default
         m.add_argument(
@@ -136,6 +138,8 @@ def main(argv=None) -> int:
             submissions=(args.submissions or course / "submitted").resolve(),
             out=out,
             settings=Settings(**{f.name: getattr(args, f.name) for f in fields(Settings)}),
+            roster=args.roster,
+            pattern=args.pattern,
         )
         print(summary(report))
         print(f"report: {out / 'similarity.html'}\ntable: {out / 'similarity.csv'}")

@@ -44,8 +44,12 @@ from tqdm.auto import tqdm
 from . import report
 from .collect import Entry, Roster, collect, id_problem, read_roster
 from .edition import grading_edition
+from .integrity import integrity_flags
 from .late import course_policy
 from .records import Job, Limits, Result, Status
+from .similarity import compare_class
+from .similarity import write_csv as write_similarity_csv
+from .similarity import write_html as write_similarity_html
 from .stage import written_answer_ids
 from .worker import ensure_venv_bin_on_path, log_tail
 
@@ -258,23 +262,54 @@ def record_penalties(course_root: Path, assignment: str, results) -> None:
         gb.db.commit()
 
 
-LATE_MARK = re.compile(r"<!-- late -->.*?<!-- /late -->", re.S)
+NOTES_MARK = re.compile(r"<!-- grader notes -->.*?<!-- /grader notes -->", re.S)
 
 
-def _stamp_feedback(result: Result) -> None:
-    """Say in the student's feedback page how late the submission was and what it cost."""
+def feedback_notes(result: Result) -> list[str]:
+    """What the student's feedback page says above the notebook, as plain sentences."""
+    notes = []
+    if result.status != Status.GRADED:
+        notes.append(f"Grading stopped ({result.status}): {result.reason}")
+    if result.integrity:
+        notes.append(
+            "Your notebook contains code that reaches outside its answers "
+            f"({result.integrity}). Such code cannot change your grade (it runs in a sandbox "
+            "and the tests are judged outside it), and your instructor will look at it."
+        )
+    if result.late_hours:  # after the due date (0 or None: on time, or not known)
+        notes.append(
+            f"Late submission: {result.late_detail}. Score {result.score:g} - "
+            f"{result.penalty:g} = {result.final_score:g} of {result.max_score:g}."
+        )
+    return notes
+
+
+FEEDBACK_SHELL = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+    "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+    "style-src 'unsafe-inline'\"><title>{title}</title></head><body></body></html>"
+)
+
+
+def _stamp_feedback(result: Result, out: Path, assignment: str) -> None:
+    """Put :func:`feedback_notes` at the top of the student's feedback page (again). A
+    student whose submission could not be run gets a page with the reason alone."""
+    if not result.feedback and result.origin and result.status not in NOT_IN_GRADEBOOK:
+        page = out / "feedback" / result.student / f"{assignment}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(FEEDBACK_SHELL.format(title=html.escape(f"{assignment}: feedback")))
+        result.feedback = str(page)
     if not result.feedback or not Path(result.feedback).is_file():
         return
     page = Path(result.feedback)
-    text = LATE_MARK.sub("", page.read_text())
-    if result.late_hours:  # after the due date (0 or None: on time, or not known)
-        note = (
-            f"<!-- late --><div style='border:2px solid #c00;padding:0.5em;margin:0.5em'>"
-            f"<b>Late submission.</b> {html.escape(result.late_detail)}. "
-            f"Score {result.score:g} - {result.penalty:g} = {result.final_score:g} "
-            f"of {result.max_score:g}.</div><!-- /late -->"
+    text = NOTES_MARK.sub("", page.read_text())
+    if notes := feedback_notes(result):
+        block = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
+        block = (
+            "<!-- grader notes --><div style='border:2px solid #c00;padding:0.5em;"
+            f"margin:0.5em'>{block}</div><!-- /grader notes -->"
         )
-        text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + note, text, count=1)
+        text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1)
     page.write_text(text)
 
 
@@ -387,6 +422,14 @@ def grade_class(
     policy = course_policy(_course_config(course_root))  # a mistake in it stops us here
     jobs = jobs or os.cpu_count() or 1
     tests = hidden_tests_version(source)
+    source_json = json.loads(source.read_text())
+    release = course_root / "assignments" / assignment / f"{assignment}.ipynb"
+    release_json = json.loads(release.read_text()) if release.is_file() else {"cells": []}
+
+    def scan(entry: Entry) -> str:
+        """What in the submitted notebook a person should look at (autograder.integrity)."""
+        return "; ".join(integrity_flags(entry.notebook, source_json, release_json))
+
     out.mkdir(parents=True, exist_ok=True)
     log = out / "results.jsonl"
     recorded = _graded_before(log) if (resume or students) else {}
@@ -398,6 +441,7 @@ def grade_class(
     try:
         class_list = read_roster(roster)
         entries = collect(submissions, assignment, source, work, class_list, pattern)
+        class_entries = list(entries)  # all of them, for the similarity report
         found = {e.student for e in entries}
         missing = [s for s in class_list.ids if s not in found]
         if students is not None:
@@ -407,7 +451,7 @@ def grade_class(
                     f"no submission in {submissions} and no roster entry for "
                     f"{', '.join(map(repr, unknown))}; found {len(found)} submissions"
                 )
-            entries = [e for e in entries if e.student in students]
+            entries = [e for e in entries if e.student in students]  # the class stays whole
             missing = [s for s in missing if s in students]
         template = gradebook_template(course_root, assignment, work)
         package = grading_edition(course_root, assignment, work / "edition")
@@ -439,15 +483,15 @@ def grade_class(
                     keep(_with_entry(Result(entry.student, Status.ID_REFUSED, problem), entry))
                     continue
                 if entry.notebook is None:
-                    keep(_with_entry(Result(entry.student, Status.NOTEBOOK_MISSING, ""), entry))
+                    missing_notebook = Result(entry.student, Status.NOTEBOOK_MISSING, entry.note)
+                    keep(_with_entry(missing_notebook, entry))
                     continue
                 fingerprint = _fingerprint(entry.notebook)
                 before = previous.get(entry.student)
-                if before is not None and (before.fingerprint, before.tests) == (
-                    fingerprint,
-                    tests,
-                ):
-                    results.append(_with_entry(before, entry))  # graded by a run that stopped
+                unchanged = before is not None and before.fingerprint == fingerprint
+                if unchanged and before.tests == tests:  # graded by a run that stopped
+                    before.integrity = scan(entry) if before.status in JUDGED else ""
+                    results.append(_with_entry(before, entry))
                     continue
                 job = Job(
                     assignment=assignment,
@@ -475,6 +519,8 @@ def grade_class(
                 for future in as_completed(futures):
                     result = _keep(future.result(), assignment, out)
                     entry, result.fingerprint = futures[future]
+                    if result.status in JUDGED:
+                        result.integrity = scan(entry)
                     keep(_with_entry(result, entry))
                     bar.update()
                 bar.close()
@@ -488,11 +534,22 @@ def grade_class(
             if r.status in JUDGED:  # a notebook was run: its time can cost points
                 late = policy.assess(assignment, r.student, r.submitted, r.score)
                 r.penalty, r.late_hours, r.late_detail = late.penalty, late.hours, late.reason
-                _stamp_feedback(r)
+            _stamp_feedback(r, out, assignment)
         results.sort(key=lambda r: r.student)
         by_hand = frozenset(written_answer_ids(nbformat.read(source, as_version=4)))
         report.write_csv(results, out / "grades.csv")
         text = report.summary(results, assignment, by_hand)
+        # every submission's code against the others', the solution and course_pkg
+        alike = compare_class(class_entries, course_root, assignment)
+        write_similarity_html(alike, out / "similarity.html")
+        write_similarity_csv(alike, out / "similarity.csv")
+        if alike.flagged:
+            text += "Similar code (similarity.html shows the matching lines):\n"
+            text += "".join(
+                f"  {p.a} ~ {p.b}: {max(p.score_a, p.score_b):.0%} of one side's "
+                f"fingerprints in the other, {p.shared} shared\n"
+                for p in alike.flagged
+            )
         (out / "report.txt").write_text(text)
         report.figure(results, assignment, out / "scores.png", by_hand)
         if update_gradebook:

@@ -91,6 +91,7 @@ class Result:
     penalty: float = 0.0  # late penalty in points (autograder.late: recomputed at every write)
     late_hours: float | None = None  # after the due date, when there is one and a time
     late_detail: str = ""  # how the penalty was computed, as the student's feedback says
+    integrity: str = ""  # what in the notebook reaches outside its answers (autograder.integrity)
 
     @property
     def final_score(self) -> float:

@@ -49,6 +49,7 @@ def write_csv(results, path: Path) -> None:
                 "penalty",
                 "late_hours",
                 "late_detail",
+                "integrity",
             ]
         )
         for r in results:
@@ -80,6 +81,7 @@ def write_csv(results, path: Path) -> None:
                     f"{r.penalty:g}",
                     "" if r.late_hours is None else f"{r.late_hours:.2f}",
                     spreadsheet_safe(r.late_detail),
+                    spreadsheet_safe(r.integrity),
                 ]
             )
 
@@ -117,11 +119,13 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         mean = statistics.mean(s for s, _ in pairs)
         full = sum(s == m for s, m in pairs) / len(pairs)
         lines.append(f"  {q}: {mean:.2f} / {best:g}, {100 * full:.0f}% full")
-    problems = [r for r in results if r.status != Status.GRADED or r.reason]
+    problems = [r for r in results if r.status != Status.GRADED or r.reason or r.integrity]
     if problems:
         lines.append("Needs a look:")
         for r in problems:
             lines.append(f"  {r.student}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
+            if r.integrity:
+                lines.append(f"    reaches outside its answers: {r.integrity}")
     versions = [r.tests for r in results if r.tests]
     if len(set(versions)) > 1:  # a regrade after the hidden tests changed
         newest = max(results, key=lambda r: r.graded_at).tests

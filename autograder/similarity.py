@@ -62,7 +62,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import NamedTuple
 
-from .collect import Entry, collect
+from .collect import Entry, collect, read_roster
 from .report import spreadsheet_safe
 from .stage import Ungradable, read_submission
 
@@ -892,23 +892,38 @@ def summary(report: SimilarityReport) -> str:
 
 
 def write_report(
-    assignment: str, *, course_root: Path, submissions: Path, out: Path, settings=None
+    assignment: str,
+    *,
+    course_root: Path,
+    submissions: Path,
+    out: Path,
+    settings=None,
+    roster: Path | None = None,
+    pattern: str | None = None,
 ) -> SimilarityReport:
-    """Compare the submissions :func:`~autograder.collect.collect` finds against each other,
-    the reference solution and ``course_pkg``; write ``similarity.html`` and
-    ``similarity.csv`` to ``out``."""
+    """Compare the submissions :func:`~autograder.collect.collect` finds (through the
+    ``roster`` and ``pattern`` as grading does) against each other, the reference solution
+    and ``course_pkg``; write ``similarity.html`` and ``similarity.csv`` to ``out``."""
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
     release = course_root / "assignments" / assignment / f"{assignment}.ipynb"
     for path in (source, release):
         if not path.is_file():
             raise FileNotFoundError(f"no notebook {path} for assignment {assignment!r}")
-    package = course_root / "course_pkg"
     with tempfile.TemporaryDirectory(prefix="similarity-") as work:  # a zip unpacks here
-        entries = collect(submissions, assignment, source, Path(work))
-        report = compare_submissions(
-            entries, release, source, package if package.is_dir() else None, settings=settings
-        )
+        entries = collect(submissions, assignment, source, Path(work), read_roster(roster), pattern)
+        report = compare_class(entries, course_root, assignment, settings)
     out.mkdir(parents=True, exist_ok=True)
     write_html(report, out / "similarity.html")
     write_csv(report, out / "similarity.csv")
     return report
+
+
+def compare_class(entries, course_root: Path, assignment: str, settings=None):
+    """:func:`compare_submissions` of a class's entries (those without a notebook are
+    listed as skipped), against the course's release, reference solution and ``course_pkg``."""
+    source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
+    release = course_root / "assignments" / assignment / f"{assignment}.ipynb"
+    package = course_root / "course_pkg"
+    return compare_submissions(
+        entries, release, source, package if package.is_dir() else None, settings=settings
+    )

@@ -85,6 +85,11 @@ def test_reasons_and_flags_explain_what_happened(graded):
     assert "renamed" in r["renamed"].note or "my_work.ipynb" in r["renamed"].note
     assert (r["full"].reason, r["monkeypatch"].reason, r["gradebook_attack"].reason) == ("", "", "")
     assert r["full"].seed != r["renamed"].seed  # the hidden tests' inputs are new for each
+    # attempts that the sandbox and the judge defeat are still shown to a person
+    assert r["solution_thief"].integrity == "calls open(); imports glob"
+    assert "imports sqlite3" in r["gradebook_attack"].integrity
+    assert "uses course_pkg's own rnn_forward" in r["reexport"].integrity
+    assert (r["full"].integrity, r["partial"].integrity, r["infinite_loop"].integrity) == ("",) * 3
 
 
 def test_attacks_on_the_kernel_change_nothing_the_judge_sees(graded):
@@ -184,6 +189,13 @@ def test_outputs_are_written_and_feedback_hides_hidden_tests(graded):
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:2]}"
     thief = readable_text(out / "feedback" / "solution_thief" / f"{ASSIGNMENT}.html")
     assert "stolen: 0 files" in thief
+    # the student is told what was seen, and why a score stopped
+    assert "contains code that reaches outside its answers (calls open(); imports glob)" in thief
+    crash = readable_text(out / "feedback" / "kernel_crash" / f"{ASSIGNMENT}.html")
+    assert "Grading stopped (crashed): the kernel died" in crash
+    for student in ("solution_thief", "gradebook_attack", "reexport"):
+        assert rows[student]["integrity"] == results[student].integrity != ""
+        assert f"  {student}: graded\n    reaches outside its answers: " in report
 
 
 def test_gradebook_holds_the_merged_scores_and_survived_the_attack(graded):

@@ -101,7 +101,7 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
     )
     assert first["absent"]["late_detail"] == ""
     feedback = (tmp_path / "out" / "feedback" / "full" / f"{A}.html").read_text()
-    assert feedback.count("Late submission.") == 1 and "Score 30 - 6 = 24 of 30." in feedback
+    assert feedback.count("Late submission:") == 1 and "Score 30 - 6 = 24 of 30." in feedback
     blank_page = (tmp_path / "out" / "feedback" / "blank" / f"{A}.html").read_text()
     assert "Late submission" not in blank_page
     assert penalties_in_gradebook(course) == {"full": 6.0, "blank": None}
@@ -135,7 +135,7 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
     assert all(again["full"][k] == first["full"][k] for k in unchanged)  # not regraded
     assert (again["full"]["score"], again["full"]["penalty"]) == ("27", "3")  # new policy
     feedback = (tmp_path / "out" / "feedback" / "full" / f"{A}.html").read_text()
-    assert feedback.count("Late submission.") == 1 and "Score 30 - 3 = 27 of 30." in feedback
+    assert feedback.count("Late submission:") == 1 and "Score 30 - 3 = 27 of 30." in feedback
     assert penalties_in_gradebook(course) == {"full": 3.0, "blank": None}
     assert merged["blank"].score == 30 and merged["full"].graded_at == first["full"]["graded_at"]
     assert gradebook_scores(course) == {"full": 30.0, "blank": 30.0}
@@ -145,6 +145,10 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
         in report
     )
     assert "absent, full" in report
+    # blank now submits full's notebook: the similarity report, run with every grading, sees it
+    assert "Similar code (similarity.html shows the matching lines):\n" in report
+    assert "  blank ~ full: 100% of one side" in report
+    assert (tmp_path / "out" / "similarity.html").is_file()
 
     with pytest.raises(ValueError, match="no roster entry for 'nobody'"):
         grade_class(A, students=["nobody"], **options)
