@@ -51,7 +51,7 @@ class LMRecipe(NamedTuple):
     num_layers: int = 1
     batch_size: int = 64
     seq_len: int = 100
-    epochs: int = 4
+    epochs: int = 8
     lr: float = 2e-3
     final_lr: float = 1e-4
     constant_fraction: float = 0.5
