@@ -538,18 +538,16 @@ def grade_class(
         results.sort(key=lambda r: r.student)
         by_hand = frozenset(written_answer_ids(nbformat.read(source, as_version=4)))
         report.write_csv(results, out / "grades.csv")
-        text = report.summary(results, assignment, by_hand)
         # every submission's code against the others', the solution and course_pkg
         alike = compare_class(class_entries, course_root, assignment)
         write_similarity_html(alike, out / "similarity.html")
         write_similarity_csv(alike, out / "similarity.csv")
-        if alike.flagged:
-            text += "Similar code (similarity.html shows the matching lines):\n"
-            text += "".join(
-                f"  {p.a} ~ {p.b}: {max(p.score_a, p.score_b):.0%} of one side's "
-                f"fingerprints in the other, {p.shared} shared\n"
-                for p in alike.flagged
-            )
+        similar = [
+            f"{p.a} ~ {p.b}: {max(p.score_a, p.score_b):.0%} of one side's fingerprints "
+            f"in the other, {p.shared} shared"
+            for p in alike.flagged
+        ]
+        text = report.summary(results, assignment, by_hand, similar)
         (out / "report.txt").write_text(text)
         report.figure(results, assignment, out / "scores.png", by_hand)
         if update_gradebook:

@@ -86,8 +86,11 @@ def write_csv(results, path: Path) -> None:
             )
 
 
-def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
-    """The plain-text report; ``by_hand`` holds the grade_ids of the answers graded by hand."""
+def summary(
+    results, assignment: str, by_hand: frozenset = frozenset(), similar: list[str] = ()
+) -> str:
+    """The plain-text report; ``by_hand`` holds the grade_ids of the answers graded by hand,
+    ``similar`` the flagged pairs of the similarity report, one line each."""
     lines = [f"Assignment {assignment}: {len(results)} students"]
     for status in Status:
         n = sum(r.status == status for r in results)
@@ -120,12 +123,15 @@ def summary(results, assignment: str, by_hand: frozenset = frozenset()) -> str:
         full = sum(s == m for s, m in pairs) / len(pairs)
         lines.append(f"  {q}: {mean:.2f} / {best:g}, {100 * full:.0f}% full")
     problems = [r for r in results if r.status != Status.GRADED or r.reason or r.integrity]
-    if problems:
+    if problems or similar:
         lines.append("Needs a look:")
         for r in problems:
             lines.append(f"  {r.student}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
             if r.integrity:
                 lines.append(f"    reaches outside its answers: {r.integrity}")
+        if similar:
+            lines.append("  similar code (similarity.html shows the matching lines):")
+            lines += [f"    {pair}" for pair in similar]
     versions = [r.tests for r in results if r.tests]
     if len(set(versions)) > 1:  # a regrade after the hidden tests changed
         newest = max(results, key=lambda r: r.graded_at).tests

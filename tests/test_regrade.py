@@ -146,8 +146,8 @@ def test_regrading_one_student_merges_into_the_class_and_the_gradebook(course, t
     )
     assert "absent, full" in report
     # blank now submits full's notebook: the similarity report, run with every grading, sees it
-    assert "Similar code (similarity.html shows the matching lines):\n" in report
-    assert "  blank ~ full: 100% of one side" in report
+    assert "  similar code (similarity.html shows the matching lines):\n" in report
+    assert "\n    blank ~ full: 100% of one side" in report
     assert (tmp_path / "out" / "similarity.html").is_file()
 
     with pytest.raises(ValueError, match="no roster entry for 'nobody'"):
