@@ -35,7 +35,7 @@ help:
 	@echo "make bench   both benchmarks below (not part of make test)"
 	@echo "make bench-speed    course_pkg against PyTorch and a textbook baseline"
 	@echo "make bench-grading  autograder throughput, serial against parallel"
-	@echo "make lm      retrain the book's KJV character LSTM (about an hour on one core)"
+	@echo "make lm      retrain the book's KJV character LSTM (about 45 minutes on one core)"
 	@echo "            and rewrite course_pkg/pretrained/kjv_lstm.npz"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
 
