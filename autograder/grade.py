@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 from . import report
 from .collect import Entry, Roster, collect, id_problem, read_roster
 from .edition import grading_edition
+from .feedback import harden_html
 from .integrity import integrity_flags
 from .late import course_policy
 from .records import Job, Limits, Result, Status
@@ -285,9 +286,8 @@ def feedback_notes(result: Result) -> list[str]:
 
 
 FEEDBACK_SHELL = (
-    "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-    "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-    "style-src 'unsafe-inline'\"><title>{title}</title></head><body></body></html>"
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+    "<body></body></html>"
 )
 
 
@@ -297,7 +297,8 @@ def _stamp_feedback(result: Result, out: Path, assignment: str) -> None:
     if not result.feedback and result.origin and result.status not in NOT_IN_GRADEBOOK:
         page = out / "feedback" / result.student / f"{assignment}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(FEEDBACK_SHELL.format(title=html.escape(f"{assignment}: feedback")))
+        shell = FEEDBACK_SHELL.format(title=html.escape(f"{assignment}: feedback"))
+        page.write_text(harden_html(shell))  # the Content-Security-Policy of every page
         result.feedback = str(page)
     if not result.feedback or not Path(result.feedback).is_file():
         return
