@@ -95,11 +95,12 @@ constraints: $(STAMP)
 sysdeps:
 	@missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get install -y -q $$missing >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
-	  else echo "warning: install$$missing (grader sandbox, browser tests)"; fi; fi
+	  else echo "warning: install$$missing (grader sandbox, browser tests, gradebook server test)"; fi; fi
 
 ASSIGNMENT ?= a1_unfolding
 grade: $(STAMP) sysdeps

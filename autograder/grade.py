@@ -174,6 +174,21 @@ def _publish_autograded(coursedir, assignment: str, result: Result, entry: Entry
             shutil.copy(entry.folder / name, dest / name)
 
 
+def _student(gb, student_id: str, names: dict) -> None:
+    """Create or update a student. On a gradebook server another grading run (another
+    assignment) may add the same student between nbgrader's look and its insert; nbgrader
+    then rolls back and raises ``InvalidEntry``, and the student exists: look again."""
+    from nbgrader.api import InvalidEntry
+
+    for attempt in range(3):
+        try:
+            gb.update_or_create_student(student_id, **names)
+            return
+        except InvalidEntry:
+            if attempt == 2:
+                raise
+
+
 NOT_IN_GRADEBOOK = (Status.ID_REFUSED, Status.UNMATCHED, Status.CONFLICT)
 JUDGED = (
     Status.GRADED,
@@ -227,7 +242,7 @@ def merge_into_gradebook(
                 if known is not None
                 else {}
             )
-            gb.update_or_create_student(r.student, **names)
+            _student(gb, r.student, names)
             entry = entries.get(r.student)
             if entry is None:  # on the roster, submitted nothing: no submission to record
                 continue
