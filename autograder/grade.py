@@ -43,9 +43,9 @@ from tqdm.auto import tqdm
 
 from . import report
 from .collect import Entry, Roster, collect, id_problem, read_roster
-from .edition import grading_edition
 from .feedback import harden_html
 from .integrity import integrity_flags
+from .jobs import GradingJob, JobRecord, build_bundle, run_job, unpack_bundle
 from .late import course_policy
 from .records import Job, Limits, Result, Status
 from .similarity import compare_class
@@ -337,17 +337,18 @@ def _short_temp_folder() -> str | None:
     return None
 
 
-def _keep(result: Result, assignment: str, out: Path) -> Result:
-    """Move what a finished worker made into the output folder, before its folder goes."""
-    if result.feedback:
+def _keep(record: JobRecord, assignment: str, out: Path) -> Result:
+    """Write the files a job made for the student into the output folder."""
+    result = record.result
+    if "feedback.html" in record.files:
         dest = out / "feedback" / result.student / f"{assignment}.html"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(result.feedback, dest)
+        dest.write_bytes(record.files["feedback.html"])
         result.feedback = str(dest)
-    if result.autograded:
+    if "autograded.ipynb" in record.files:
         dest = out / "autograded" / f"{result.student}.ipynb"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(result.autograded, dest)
+        dest.write_bytes(record.files["autograded.ipynb"])
         result.autograded = str(dest)
     return result
 
@@ -469,8 +470,10 @@ def grade_class(
                 )
             entries = [e for e in entries if e.student in students]  # the class stays whole
             missing = [s for s in missing if s in students]
-        template = gradebook_template(course_root, assignment, work)
-        package = grading_edition(course_root, assignment, work / "edition")
+        bundles = work / "bundles"
+        bundles.mkdir(mode=0o700)  # the hidden tests: the coordinator's and workers' only
+        bundle = build_bundle(course_root, assignment, bundles)
+        bundle_dir = unpack_bundle(bundle, bundles)
         results = []
         with open(log, "a") as record:
 
@@ -509,27 +512,22 @@ def grade_class(
                     before.integrity = scan(entry) if before.status in JUDGED else ""
                     results.append(_with_entry(before, entry))
                     continue
-                job = Job(
+                job = GradingJob(
                     assignment=assignment,
                     student=entry.student,
-                    source=str(source),
-                    submission=str(entry.notebook),
-                    gradebook_template=str(template),
-                    workdir=str(work / f"job{i:04d}"),
+                    bundle=bundle.stem,
+                    submission=entry.notebook.read_bytes(),
                     seed=secrets.randbelow(2**63),
-                    package=str(package),
                     limits=limits,
                     sandbox=sandbox,
                     check_runs_clean=check_runs_clean,
                 )
-                todo.append((job, entry, fingerprint))
+                todo.append((job, work / f"job{i:04d}", entry, fingerprint))
+            # the local executor: run_job in a pool of threads, each running one worker process
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 futures = {
-                    pool.submit(run_worker, job, Path(job.workdir) / "w", limits.deadline): (
-                        entry,
-                        fingerprint,
-                    )
-                    for job, entry, fingerprint in todo
+                    pool.submit(run_job, job, bundle_dir, job_dir): (entry, fingerprint)
+                    for job, job_dir, entry, fingerprint in todo
                 }
                 bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
                 for future in as_completed(futures):
