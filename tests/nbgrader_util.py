@@ -31,6 +31,18 @@ def assignment_ids() -> list[str]:
     return course_settings(ROOT)["ASSIGNMENTS"]
 
 
+def grading_course(tmp: Path, config: str = "") -> Path:
+    """``tmp/course``: what ``make grade`` reads (solutions, assignments, ``course_pkg`` as a
+    link) and the course's ``nbgrader_config.py`` with ``config`` appended."""
+    course = tmp / "course"
+    course.mkdir()
+    for folder in ("solutions", "assignments"):  # the grading edition is built from them
+        shutil.copytree(ROOT / folder, course / folder)
+    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
+    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
+    return course
+
+
 def make_course(tmp: Path) -> Path:
     """A course folder with the solutions and the config, nothing else."""
     course = tmp / "course"

@@ -10,13 +10,14 @@ student. The end-to-end test grades a Canvas zip with the real grader.
 from __future__ import annotations
 
 import csv
-import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from autograder.collect import collect, read_roster
+
+from nbgrader_util import grading_course
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "solutions" / "a1_unfolding" / "a1_unfolding.ipynb"
@@ -246,12 +247,7 @@ def test_grading_a_canvas_zip_gives_every_student_and_file_a_row(tmp_path):
             "bobrien_4343_903_a1_unfolding.ipynb": (NB, DAY),  # the same user, renamed
         },
     )
-    course = tmp_path / "course"
-    course.mkdir()
-    for folder in ("solutions", "assignments"):  # the grading edition is built from them
-        shutil.copytree(ROOT / folder, course / folder)
-    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = grading_course(tmp_path)
     out = tmp_path / "out"
     results = grade_class(
         A,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from autograder.export import CANVAS_COLUMNS, MOODLE_COLUMNS, export_grades
 from autograder.grade import _course_config, gradebook_url, merge_into_gradebook
 from autograder.records import Result
 from autograder.worker import ensure_venv_bin_on_path
+
+from nbgrader_util import grading_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "a1_unfolding"
@@ -48,17 +49,11 @@ def read(path: Path) -> list[list[str]]:
 
 @pytest.fixture
 def course(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    for folder in ("solutions", "assignments"):
-        shutil.copytree(ROOT / folder, course / folder)
-    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
-    config = (ROOT / "nbgrader_config.py").read_text()
-    config += (
+    course = grading_course(
+        tmp_path,
         f"c.LatePolicy.due = {{{A!r}: '2026-11-20T12:00:00+00:00'}}\n"
-        "c.LatePolicy.penalty = 'percent_per_day'\nc.LatePolicy.percent = 10\n"
+        "c.LatePolicy.penalty = 'percent_per_day'\nc.LatePolicy.percent = 10\n",
     )
-    (course / "nbgrader_config.py").write_text(config)
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "student_id,platform_id,first_name,last_name,email\n"

@@ -27,7 +27,7 @@ import pytest
 from autograder.sample import solution_notebook
 from autograder.stage import autograded_cell_ids, release_notebook
 
-from nbgrader_util import ROOT, venv_env
+from nbgrader_util import grading_course, venv_env
 
 ASSIGNMENTS = ("a1_unfolding", "a2_bptt")
 STUDENTS = ("blank", "full")
@@ -82,14 +82,7 @@ def server():
 
 
 def test_two_assignments_graded_at_once_into_one_postgres_gradebook(server, tmp_path):
-    course = tmp_path / "course"
-    for folder in ("solutions", "assignments"):
-        shutil.copytree(ROOT / folder, course / folder)
-    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
-    config = (ROOT / "nbgrader_config.py").read_text()
-    (course / "nbgrader_config.py").write_text(
-        config + f"\nc.CourseDirectory.db_url = {server!r}\n"
-    )
+    course = grading_course(tmp_path, f"\nc.CourseDirectory.db_url = {server!r}\n")
     env = venv_env()
     bin_dir = Path(sys.executable).parent
     # nbgrader creates the tables the first time it opens the gradebook, stamped with the

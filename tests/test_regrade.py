@@ -16,6 +16,8 @@ import pytest
 
 from autograder.grade import _course_config, grade_class, gradebook_url, hidden_tests_version
 
+from nbgrader_util import grading_course
+
 ROOT = Path(__file__).resolve().parents[1]
 A = "a1_unfolding"
 SAMPLE = ROOT / "sample_class" / A
@@ -37,12 +39,7 @@ def gradebook_scores(course: Path) -> dict:
 
 @pytest.fixture
 def course(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    for folder in ("solutions", "assignments"):
-        shutil.copytree(ROOT / folder, course / folder)
-    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = grading_course(tmp_path)
     for student in ("full", "blank"):
         shutil.copytree(SAMPLE / student, tmp_path / "sub" / student)
     (tmp_path / "roster.csv").write_text("student_id\nfull\nblank\nabsent\n")
