@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade export grade-sample sample-class feedback formgrader student-edition lm
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade gradescope export grade-sample sample-class feedback formgrader student-edition lm
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -25,6 +25,8 @@ help:
 	@echo "make release      regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv] [RESUME=1]"
 	@echo "                   [STUDENT='id1 id2'] regrade only them; [PATTERN=regex] other platforms"
+	@echo "                   [EXECUTOR=celery BROKER=redis://:PASSWORD@host:6379/0] on worker machines"
+	@echo "make gradescope ASSIGNMENT=a1_unfolding  autograder.zip for Gradescope (same judge)"
 	@echo "make export ASSIGNMENT=a1_unfolding ROSTER=csv [CANVAS_ID=n]  Canvas, Moodle, per-question CSVs"
 	@echo "            autograde a class in parallel, sandboxed; grades, feedback, report in grading/"
 	@echo "make feedback ASSIGNMENT=a3_gradients  feedback with the grades given by hand (nbgrader)"
@@ -34,7 +36,7 @@ help:
 	@echo "make sample-class  regenerate sample_class/ from the solutions"
 	@echo "make bench   both benchmarks below (not part of make test)"
 	@echo "make bench-speed    course_pkg against PyTorch and a textbook baseline"
-	@echo "make bench-grading  autograder throughput, serial against parallel"
+	@echo "make bench-grading  autograder throughput: 1 and all cores locally, and through Celery"
 	@echo "make lm      retrain the book's KJV character LSTM (about 45 minutes on one core)"
 	@echo "            and rewrite course_pkg/pretrained/kjv_lstm.npz"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
@@ -58,7 +60,7 @@ format: $(STAMP)
 # --dist loadfile keeps each test module in one process: the grading tests grade each
 # assignment once per process and share it between their tests.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" tests --doctest-modules course_pkg
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not browser" --durations=25 tests --doctest-modules course_pkg
 
 # The built book in Debian's Chromium (/usr/bin/chromium); screenshots in _build/screenshots/
 browser: book
@@ -90,23 +92,30 @@ constraints: $(STAMP)
 	{ echo "# Exact versions the tests, notebooks and book were run with (make constraints)."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -vi '^course.pkg' | sed 's/+cpu$$//'; } > constraints.txt
 
-# System packages: bubblewrap (the grader's sandbox) and chromium (browser tests of the book).
+# System packages: bubblewrap (the grader's sandbox), chromium (browser tests of the book),
+# postgresql (the gradebook-server test) and redis-server (the celery executor's broker).
 # Installed when missing and we are root on Debian.
 sysdeps:
 	@missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get install -y -q $$missing >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
-	  else echo "warning: install$$missing (grader sandbox, browser tests, gradebook server test)"; fi; fi
+	  else echo "warning: install$$missing (sandbox, browser, gradebook server, broker)"; fi; fi
 
 ASSIGNMENT ?= a1_unfolding
 grade: $(STAMP) sysdeps
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(if $(RESUME),--resume) \
 	  $(if $(SUBMISSIONS),--submissions $(SUBMISSIONS)) $(if $(ROSTER),--roster $(ROSTER)) \
-	  $(if $(PATTERN),--pattern '$(PATTERN)') $(foreach s,$(STUDENT),--student $(s))
+	  $(if $(PATTERN),--pattern '$(PATTERN)') $(foreach s,$(STUDENT),--student $(s)) \
+	  $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(BROKER),--broker '$(BROKER)')
+
+# Gradescope's autograder.zip for one assignment: grading/<assignment>/gradescope/
+gradescope: $(STAMP)
+	$(BIN)/python -m autograder gradescope $(ASSIGNMENT)
 
 # Grades for Canvas and Moodle and per question, with the grades entered by hand (ROSTER needed)
 export: $(STAMP)

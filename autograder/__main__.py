@@ -1,6 +1,8 @@
 """Command line: ``python -m autograder grade ASSIGNMENT [options]``.
 
-Also ``edition``, ``harden``, ``sample`` and ``similarity ASSIGNMENT`` (a plagiarism report).
+Also ``worker`` (a grading worker of the celery executor), ``gradescope`` (an autograder.zip),
+``export``, ``edition``, ``harden``,
+``sample`` and ``similarity ASSIGNMENT`` (a plagiarism report).
 """
 
 from __future__ import annotations
@@ -61,6 +63,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the results a stopped run recorded (results.jsonl) for unchanged notebooks",
     )
+    g.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="local: worker processes here (default); celery: tasks to workers via --broker",
+    )
+    g.add_argument("--broker", help="Redis URL of the celery executor, redis://:PASSWORD@HOST/0")
+    g.add_argument("--seed", type=int, help="derive every hidden-test seed from this (repeatable)")
+    g.add_argument("--max-tries", type=int, help="celery: deliveries before a crash is recorded")
+    g.add_argument("--lease", type=int, help="celery: seconds before a dead worker's task moves")
+    w = sub.add_parser("worker", help="serve grading tasks from a Redis broker (celery executor)")
+    w.add_argument("--broker", required=True, help="Redis URL, as given to grade --broker")
+    w.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "rnn-grader",
+        help="where this worker keeps unpacked assignment bundles (default ~/.cache/rnn-grader)",
+    )
+    w.add_argument("--concurrency", type=int, default=1, help="submissions at once (default 1)")
+    w.add_argument("--hostname", help="this worker's name (default grader-PID@host)")
+    w.add_argument("--lease", type=int, default=None, help="as the coordinator's --lease")
+    q = sub.add_parser("gradescope", help="an autograder.zip that grades on Gradescope")
+    q.add_argument("assignment")
+    q.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: .)")
+    q.add_argument("--out", type=Path, help="default: grading/<assignment>/gradescope")
+    q.add_argument("--timeout", type=int, help="seconds per cell (default: the course's)")
+    q.add_argument("--seed", type=int, help="derive each student's hidden-test seed from this")
+    q.add_argument("--no-runs-clean", action="store_true", help="skip the nbval-lax run")
     x = sub.add_parser("export", help="grades for Canvas and Moodle, and per question")
     x.add_argument("assignment")
     x.add_argument("--course", type=Path, default=Path.cwd())
@@ -100,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "worker":
+        from .distributed import LEASE, run_worker_process
+
+        run_worker_process(
+            args.broker, args.cache, args.concurrency, args.hostname, args.lease or LEASE
+        )
+        return 0
     course = args.course.resolve()
     if args.command == "harden":
         from .feedback import harden_file
@@ -120,6 +157,21 @@ def main(argv=None) -> int:
             print("warning:", warning)
         print(f"{len(rows)} students: {out / 'canvas.csv'}, {out / 'moodle.csv'}, ", end="")
         print(out / "questions.csv")
+        return 0
+    if args.command == "gradescope":
+        from .gradescope import build_autograder
+
+        out = (args.out or course / "grading" / args.assignment / "gradescope").resolve()
+        archive = build_autograder(
+            course,
+            args.assignment,
+            out,
+            limits=course_limits(course, timeout=args.timeout),
+            seed=args.seed,
+            check_runs_clean=not args.no_runs_clean,
+        )
+        print(f"wrote {archive} ({archive.stat().st_size / 1e6:.1f} MB): upload it as the")
+        print("assignment's autograder (Gradescope: Configure Autograder, Zip file upload)")
         return 0
     if args.command == "edition":
         from .edition import build_edition
@@ -175,6 +227,11 @@ def main(argv=None) -> int:
         resume=args.resume,
         pattern=args.pattern,
         students=args.students,
+        seed=args.seed,
+        executor=args.executor,
+        broker=args.broker,
+        max_tries=args.max_tries,
+        lease=args.lease,
     )
     out = (args.out or course / "grading" / args.assignment).resolve()
     print((out / "report.txt").read_text())

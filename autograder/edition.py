@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -309,19 +310,28 @@ def stub_module(text: str, module: str, withheld: dict[str, Graded]) -> str:
     return _add_import("\n".join(lines))
 
 
+@functools.lru_cache(maxsize=4096)
+def _names_in(text: str) -> frozenset[str]:
+    """Every identifier used (read) in one source, as a name or an attribute (remembered:
+    :func:`prune_private` asks again about the same sources until nothing changes)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.update(node.module.split("."))
+        elif isinstance(node, ast.alias):
+            names.update(node.name.split("."))
+    return frozenset(names)
+
+
 def _referenced_names(texts) -> set[str]:
     """Every identifier used (read) in the given sources, as a name or an attribute."""
     names: set[str] = set()
     for text in texts:
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.Name):
-                names.add(node.id)
-            elif isinstance(node, ast.Attribute):
-                names.add(node.attr)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names.update(node.module.split("."))
-            elif isinstance(node, ast.alias):
-                names.update(node.name.split("."))
+        names |= _names_in(text)
     return names
 
 

@@ -123,6 +123,8 @@ SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
     """Run one worker process; turn anything that goes wrong into a Result."""
     job_dir.mkdir(parents=True)
+    job_dir.chmod(0o700)  # the job, the worker's log and result: the grader's only
+    os.chmod(job_dir.parent, 0o711)  # the job's folder: the kernel passes through to its own
     (job_dir / "job.json").write_text(json.dumps(asdict(job)))
     log = job_dir / "worker.log"  # a file, never a pipe this process would have to hold
     with open(log, "wb") as stderr:
@@ -132,7 +134,11 @@ def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
             stderr=stderr,
             start_new_session=True,  # its own process group, so a timeout kills everything
             # the judge computes the reference in the worker: one BLAS thread, as each kernel has
-            env={**os.environ, **{k: "1" for k in SINGLE_THREADED}},
+            env={
+                **os.environ,
+                **{k: "1" for k in SINGLE_THREADED},
+                "AUTOGRADER_PARENT": str(os.getpid()),  # it dies with this process
+            },
         )
         try:
             process.wait(timeout=deadline)
@@ -380,6 +386,23 @@ def _graded_before(log: Path) -> dict[str, Result]:
     return previous
 
 
+def student_seed(seed: int | None, student: str) -> int:
+    """The seed of one submission's hidden-test inputs: fresh, or derived from ``seed``."""
+    if seed is None:
+        return secrets.randbelow(2**63)
+    digest = hashlib.sha256(f"{seed}\0{student}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _run_local(todo, bundle_dir: Path, jobs: int):
+    """The local executor: ``run_job`` in a pool of threads, each running one worker process;
+    yields ``(key, record)`` as each job ends."""
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_job, job, bundle_dir, key[0]): key for job, key in todo}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 def hidden_tests_version(source: Path) -> str:
     """A short hash of the hidden tests: the source of every graded test cell, in order."""
     nb = nbformat.read(source, as_version=4)
@@ -407,6 +430,11 @@ def grade_class(
     resume: bool = False,
     pattern: str | None = None,
     students: list[str] | None = None,
+    seed: int | None = None,
+    executor: str = "local",
+    broker: str | None = None,
+    max_tries: int | None = None,
+    lease: int | None = None,
 ) -> list[Result]:
     """Grade every submission of ``assignment``; see the module docstring for the outputs.
 
@@ -422,7 +450,19 @@ def grade_class(
     ``grades.csv`` and the report cover the whole class, and the gradebook
     changes for those students only. Every row says when it was graded and
     with which hidden tests (:func:`hidden_tests_version`).
+
+    ``executor`` is ``"local"`` (``jobs`` worker processes here) or ``"celery"`` (tasks
+    through the Redis ``broker`` to workers anywhere: :mod:`autograder.distributed`, whose
+    ``max_tries`` and ``lease`` it takes). Both run the same jobs and give the same records.
+    Each submission's hidden-test inputs come from a fresh random seed, or, with ``seed``,
+    from one derived from it and the student id, so a run can be repeated exactly.
     """
+    if executor not in ("local", "celery"):
+        raise ValueError(f"executor must be 'local' or 'celery', got {executor!r}")
+    if executor == "celery" and not broker:
+        raise ValueError("the celery executor needs a broker URL (BROKER=redis://host:6379/0)")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
     ensure_venv_bin_on_path()
     source = course_root / "solutions" / assignment / f"{assignment}.ipynb"
     if not source.is_file():
@@ -517,27 +557,29 @@ def grade_class(
                     student=entry.student,
                     bundle=bundle.stem,
                     submission=entry.notebook.read_bytes(),
-                    seed=secrets.randbelow(2**63),
+                    seed=student_seed(seed, entry.student),
                     limits=limits,
                     sandbox=sandbox,
                     check_runs_clean=check_runs_clean,
                 )
-                todo.append((job, work / f"job{i:04d}", entry, fingerprint))
-            # the local executor: run_job in a pool of threads, each running one worker process
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = {
-                    pool.submit(run_job, job, bundle_dir, job_dir): (entry, fingerprint)
-                    for job, job_dir, entry, fingerprint in todo
-                }
-                bar = tqdm(total=len(futures), desc=f"grading {assignment}", disable=not progress)
-                for future in as_completed(futures):
-                    result = _keep(future.result(), assignment, out)
-                    entry, result.fingerprint = futures[future]
-                    if result.status in JUDGED:
-                        result.integrity = scan(entry)
-                    keep(_with_entry(result, entry))
-                    bar.update()
-                bar.close()
+                todo.append((job, (work / f"job{i:04d}", entry, fingerprint)))
+            if executor == "local":
+                arriving = _run_local(todo, bundle_dir, jobs)
+            else:
+                from .distributed import run_celery
+
+                options = {"max_tries": max_tries, "lease": lease}
+                options = {k: v for k, v in options.items() if v is not None}
+                arriving = run_celery(todo, bundle, broker, **options)
+            bar = tqdm(total=len(todo), desc=f"grading {assignment}", disable=not progress)
+            for (_, entry, fingerprint), job_record in arriving:  # as each one arrives
+                result = _keep(job_record, assignment, out)
+                result.fingerprint = fingerprint
+                if result.status in JUDGED:
+                    result.integrity = scan(entry)
+                keep(_with_entry(result, entry))
+                bar.update()
+            bar.close()
         graded_now = list(results)
         if students is not None:  # the class as recorded before, with these students regraded
             merged = {**recorded, **{r.student: r for r in results}}

@@ -13,9 +13,12 @@ record out.
   scores, status, reason, timings) and the files made for the student (the feedback
   page and the graded notebook without hidden tests) as bytes.
 
-:func:`run_job` runs one job on a machine that has the bundle unpacked. The local
-executor of ``make grade`` (:mod:`autograder.grade`) is ``run_job`` in a thread pool;
-another executor only has to move the job and the record.
+:func:`run_job` runs one job on a machine that has the bundle unpacked. Three routes run
+it: the local executor of ``make grade`` (:mod:`autograder.grade`, ``run_job`` in a thread
+pool), the celery executor (:mod:`autograder.distributed`, workers on other machines that
+fetch the bundle by its hash) and Gradescope's ``run_autograder``
+(:mod:`autograder.gradescope`, one submission per container). The tests grade the sample
+class through all three and get the same records.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -110,6 +114,7 @@ class GradingJob:
     limits: Limits
     sandbox: bool = True
     check_runs_clean: bool = True
+    isolation: str = "bwrap"  # or "user" (autograder.sandbox): how the sandbox is made
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -141,8 +146,13 @@ def run_job(job: GradingJob, bundle_dir: Path, workdir: Path) -> JobRecord:
             f"{manifest.get('format')}), the job for {job.assignment!r} (format {BUNDLE_FORMAT})"
         )
     workdir.mkdir(parents=True, exist_ok=True)
+    # the kernel passes through on the way to its own folder, and may open nothing else:
+    # a kernel outside namespaces (the user isolation) sees this path in the worker's
+    # command line (/proc/PID/cmdline)
+    os.chmod(workdir, 0o711)
     submission = workdir / "submission.ipynb"
     submission.write_bytes(job.submission)
+    submission.chmod(0o600)
     worker_job = Job(
         assignment=job.assignment,
         student=job.student,
@@ -155,6 +165,7 @@ def run_job(job: GradingJob, bundle_dir: Path, workdir: Path) -> JobRecord:
         limits=job.limits,
         sandbox=job.sandbox,
         check_runs_clean=job.check_runs_clean,
+        isolation=job.isolation,
     )
     result = run_worker(worker_job, workdir / "job" / "w", job.limits.deadline)
     files = {}

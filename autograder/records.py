@@ -60,6 +60,7 @@ class Job:
     sandbox: bool = True
     check_runs_clean: bool = True
     course_id: str = "rnn-course"
+    isolation: str = "bwrap"  # or "user": see autograder.sandbox (where bwrap cannot run)
 
     @classmethod
     def from_json(cls, text: str) -> Job:

@@ -30,6 +30,8 @@ _ROOTS = ["/work", "/work/main", "/tmp", "/root", "/home", "..", "../..", "../..
 ATTACK_PATHS = [f"{r}/{'*/' * d}gradebook.db" for r in _ROOTS for d in range(4)]
 STEAL_PATTERNS = [f"{r}/{'*/' * d}solutions/*/*.ipynb" for r in _ROOTS for d in range(4)]
 STEAL_PATTERNS += [f"{r}/{'*/' * d}gradebook*.db" for r in _ROOTS for d in range(4)]
+# and, in Gradescope's container, everything of the autograder's (hidden tests, reference)
+STEAL_PATTERNS += [f"/autograder/source/{'*/' * d}*" for d in range(5)]
 
 # student -> (expected status, expected score in a1_unfolding, what the case is)
 CASES = {
@@ -59,7 +61,12 @@ CASES = {
         30,
         "the solution, plus code that tries to rewrite the gradebook",
     ),
-    "solution_thief": ("graded", 0, "code that tries to read the solutions and hidden tests"),
+    "solution_thief": (
+        "graded",
+        0,
+        "code that tries to read the solutions and hidden tests, also at the paths the "
+        "grader's command lines name",
+    ),
     "absent": ("notebook missing", 0, "on the roster, submitted nothing"),
     "script_injection": (
         "graded",
@@ -228,6 +235,24 @@ def make_cases(source_path: Path) -> dict:
         "            stolen.append(open(path, errors='replace').read())\n"
         "        except Exception:\n"
         "            pass\n"
+        "# the grader's own paths, from its processes' command lines (where /proc shows them)\n"
+        "for cmdline in glob.glob('/proc/[0-9]*/cmdline'):\n"
+        "    try:\n"
+        "        args = open(cmdline).read().split(chr(0))\n"
+        "    except Exception:\n"
+        "        continue\n"
+        "    for arg in args:\n"
+        "        folder = arg\n"
+        "        while arg.startswith('/') and folder not in ('/', ''):\n"
+        "            for name in ('job.json', 'result.json', 'gradebook.db',\n"
+        "                         'course/gradebook.db', 'submission.ipynb',\n"
+        "                         'course/solutions/a1_unfolding/a1_unfolding.ipynb',\n"
+        "                         'job/course/solutions/a1_unfolding/a1_unfolding.ipynb'):\n"
+        "                try:\n"
+        "                    stolen.append(open(folder + '/' + name).read())\n"
+        "                except Exception:\n"
+        "                    pass\n"
+        "            folder = folder.rsplit('/', 1)[0]\n"
         "print('stolen:', len(stolen), 'files')\n"
         "print('\\n'.join(stolen)[:5000])\n",
         replace=True,

@@ -9,6 +9,15 @@ the gradebook and the other submissions is simply not there. When the
 grader runs as root, the kernel is started as ``nobody`` (uid 65534) first,
 so it has no privilege on the host even through the user namespace.
 
+Where namespaces cannot be made (a Docker container such as Gradescope's,
+which runs the grader as root without the right to mount), the *user*
+isolation (:func:`user_argv`) is the fallback: the kernel runs as ``nobody``
+with a clean environment, the student edition's ``course_pkg`` on its path
+and a home folder of its own; everything of the grader's is root's and
+closed to it (the caller sees to that: :mod:`autograder.gradescope`). Its
+processes are capped by ``RLIMIT_NPROC`` and their memory together by a
+cgroup where one can be made, else by :class:`MemoryWatch`.
+
 Resource limits: per process (``setrlimit`` before the sandbox starts),
 address space, file size and no core dumps; for the kernel's whole process
 tree, a cgroup (:mod:`autograder.cgroups`) caps memory, processes and CPU;
@@ -19,6 +28,7 @@ per submission are enforced by the grader.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import sys
@@ -128,22 +138,150 @@ def sandbox_argv(
     for key, value in env.items():
         argv += ["--setenv", key, value]
     if drop_to_nobody:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            raise SandboxUnavailable("running as root needs setpriv (util-linux) to drop to nobody")
-        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-        drop += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        command = [*drop, "--", *command]
+        command = [*_setpriv_to_nobody(), *command]
     return [*argv, "--", *command]
 
 
-def limit_resources(memory_mb: int, max_file_mb: int = 64) -> None:
-    """Called in the child before exec: cap memory and file sizes, no core dumps."""
+def _setpriv_to_nobody() -> list[str]:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise SandboxUnavailable("running as root needs setpriv (util-linux) to drop to nobody")
+    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return [*drop, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def user_argv(command: list[str], *, home: Path, package=None) -> list[str]:
+    """``command`` as ``nobody``, with a clean environment: the *user* isolation.
+
+    ``home`` (made here, ``nobody``'s) is its home and temporary folder; ``package``, a
+    ``course_pkg`` folder, is what ``import course_pkg`` finds first. Only root can drop
+    to ``nobody``.
+    """
+    if os.geteuid() != 0:
+        raise SandboxUnavailable("the user isolation runs kernels as nobody: it needs root")
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, NOBODY, NOBODY)
+    os.chmod(home, 0o700)
+    env = {
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "PATH": f"{sys.prefix}/bin:/usr/bin:/bin",
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_RUNTIME_DIR": f"{home}/.runtime",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+    }
+    if package is not None:
+        env["PYTHONPATH"] = str(Path(package).parent)
+    assignments = [f"{key}={value}" for key, value in env.items()]
+    return [*_setpriv_to_nobody(), "/usr/bin/env", "-i", *assignments, *command]
+
+
+def limit_resources(memory_mb: int, max_file_mb: int = 64, processes: int | None = None) -> None:
+    """Called in the child before exec: cap memory and file sizes, no core dumps, and (for
+    the user isolation, where no PID namespace or cgroup holds the kernel) processes."""
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     size = max_file_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+
+
+def _processes_below(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _uid_and_memory(pid: int) -> tuple[int, int]:
+    """A process's uid and its proportional share of memory (PSS, bytes): pages it shares
+    with others (a forked child's, say) count once over all of them, as in a cgroup."""
+    try:
+        uid = Path(f"/proc/{pid}").stat().st_uid
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return -1, 0
+    match = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+    return uid, int(match[1]) * 1024 if match else 0
+
+
+class MemoryWatch:
+    """What a memory cgroup does, where none can be made (the user isolation).
+
+    Every ``every`` seconds, the memory of all ``nobody``'s processes below this one (the
+    kernel and what it started; shared pages counted once) is added up, and while it
+    exceeds the limit the largest is killed, as the kernel's OOM killer would. This process
+    becomes their *subreaper*, so a process whose parent died stays below it. Same
+    interface as :class:`autograder.cgroups.Cgroup`.
+    """
+
+    procs_files: tuple[str, ...] = ()
+
+    def __init__(self, memory_mb: int, every: float = 0.05):
+        import ctypes
+        import threading
+
+        PR_SET_CHILD_SUBREAPER = 36
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.limit = memory_mb * 1024 * 1024
+        self.killed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _kernel_processes(self) -> dict[int, int]:
+        sizes = {}
+        for pid in _processes_below(os.getpid()):
+            uid, size = _uid_and_memory(pid)
+            if uid == NOBODY:
+                sizes[pid] = size
+        return sizes
+
+    def _watch(self, every: float) -> None:
+        import signal
+
+        while not self._stop.wait(every):
+            sizes = self._kernel_processes()
+            if sum(sizes.values()) > self.limit:
+                try:
+                    os.kill(max(sizes, key=sizes.get), signal.SIGKILL)
+                    self.killed += 1
+                except ProcessLookupError:
+                    pass
+
+    def attach(self, pid: int | None = None) -> None:
+        """Nothing to join: the watch follows the processes below this one."""
+
+    def ran_out_of_memory(self) -> bool:
+        return self.killed > 0
+
+    def destroy(self) -> None:
+        """Stop watching; kill whatever of the kernel's is left."""
+        import signal
+
+        self._stop.set()
+        self._thread.join()
+        for pid in self._kernel_processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def lock_workdir(workdir: Path) -> None:

@@ -30,7 +30,14 @@ from .execute import STOPPED_ANSWERING
 from .feedback import harden_file, student_view
 from .judge import CUT, FLOODED
 from .records import Job, Result, Status
-from .sandbox import limit_resources, lock_workdir, prepare_workdir, sandbox_argv
+from .sandbox import (
+    MemoryWatch,
+    limit_resources,
+    lock_workdir,
+    prepare_workdir,
+    sandbox_argv,
+    user_argv,
+)
 from .stage import (
     Ungradable,
     build_graded_notebook,
@@ -105,8 +112,11 @@ def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job, group, pack
     spec_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.limits.memory_mb)]
     argv += ["{connection_file}", "--disk-mb", str(job.limits.disk_mb)]
+    argv += ["--output-cap", str(4 * job.limits.max_output_bytes)]  # 4x the grader's cut
     argv += [f"--cgroup={procs}" for procs in (group.procs_files if group else [])]
     argv += [f"--package={package}"] if job.sandbox else ["--no-sandbox"]
+    if job.sandbox and job.isolation == "user":
+        argv += [f"--user-only={job.limits.processes}"]
     spec = {
         "argv": argv,
         "display_name": "Python 3 (sandboxed grading)",
@@ -189,9 +199,14 @@ def _job_cgroup(job: Job):
     """The cgroup that holds this job's kernel and its processes (None where there is none)."""
     if not job.sandbox:
         return None
+    if job.isolation not in ("bwrap", "user"):
+        raise ValueError(f"isolation must be 'bwrap' or 'user', got {job.isolation!r}")
     name = f"job-{os.getpid()}-{Path(job.workdir).name}"
     limits = job.limits
-    return Cgroup.create(name, memory_mb=limits.memory_mb, processes=limits.processes)
+    group = Cgroup.create(name, memory_mb=limits.memory_mb, processes=limits.processes)
+    if group is None and job.isolation == "user":  # no namespace, no cgroup: watch it
+        return MemoryWatch(limits.memory_mb)
+    return group
 
 
 def _runs_clean(job: Job, work: Path, group=None, package=None) -> tuple[bool, str]:
@@ -204,16 +219,18 @@ def _runs_clean(job: Job, work: Path, group=None, package=None) -> tuple[bool, s
     lock_workdir(box)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
     command += ["--nbval-cell-timeout", str(job.limits.timeout), str(target)]
-    argv = (
-        sandbox_argv(box, command, disk_mb=job.limits.disk_mb, package=package)
-        if job.sandbox
-        else command
-    )
+    user = job.sandbox and job.isolation == "user"
+    if user:
+        argv = user_argv(command, home=work / "nbval-home", package=package)
+    elif job.sandbox:
+        argv = sandbox_argv(box, command, disk_mb=job.limits.disk_mb, package=package)
+    else:
+        argv = command
 
     def start():
         if group is not None:
             group.attach()
-        limit_resources(job.limits.memory_mb)
+        limit_resources(job.limits.memory_mb, processes=job.limits.processes if user else None)
 
     log = work / "nbval.log"  # a file capped by the file-size limit, not memory
     with open(log, "wb") as output:
@@ -279,6 +296,7 @@ def _grade(job: Job, group) -> Result:
     kernel_dir = work / "kernel"
     jupyter_dir = work / "jupyter"
     source_dir = course / "solutions" / job.assignment
+    course.mkdir(mode=0o700)  # hidden tests, gradebook, graded notebook: the grader's only
     source_dir.mkdir(parents=True)
     notebook_name = f"{job.assignment}.ipynb"
     shutil.copy(job.source, source_dir / notebook_name)
@@ -343,7 +361,23 @@ def _grade(job: Job, group) -> Result:
     return result
 
 
+def die_with_parent(parent: int | None) -> None:
+    """Be killed when the process that started this worker dies (a Celery worker killed
+    mid-job, say): no grading goes on unobserved, and the kernel dies with this worker
+    (bubblewrap's ``--die-with-parent``)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
 def main(argv: list[str]) -> None:
+    parent = os.environ.get("AUTOGRADER_PARENT")
+    die_with_parent(int(parent) if parent else None)
     job_path = Path(argv[0])
     job = Job.from_json(job_path.read_text())
     result = grade(job)

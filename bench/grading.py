@@ -1,9 +1,12 @@
-"""``make bench-grading``: grading throughput, serial against parallel, on this machine.
+"""``make bench-grading``: grading throughput on this machine, three ways.
 
 Grades the same small class (copies of the full-marks, partial and blank
-submissions of the first assignment) once with one job and once with one
-job per core, and reports submissions per minute for each and their ratio.
-Results are added to ``bench/grading.json``.
+submissions of the first assignment) with the local executor at one job and
+at one job per core, then with the celery executor: a private redis-server
+and one single-slot Celery worker per core on this machine, every submission
+going through the broker. Reports submissions per minute for each, and the
+ratios, in ``bench/grading.json``. The instructor guide's sizing rule
+("Large classes") is drawn from these figures.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder.cluster import redis_server, start_worker, stop_worker
 from autograder.grade import grade_class
 from autograder.sample import write_sample_class
 
@@ -63,13 +67,41 @@ def main() -> None:
                 f"{rates[jobs]:5.2f} submissions/minute",
                 flush=True,
             )
+        with redis_server(tmp / "redis") as broker:
+            workers = [start_worker(broker, tmp / f"w{i}", name=f"w{i}") for i in range(cores)]
+            try:
+                time.sleep(5)  # the workers connect (not counted)
+                start = time.perf_counter()
+                results = grade_class(
+                    ASSIGNMENT,
+                    course_root=course,
+                    submissions=class_dir,
+                    out=tmp / "out-celery",
+                    executor="celery",
+                    broker=broker,
+                    update_gradebook=False,
+                    progress=False,
+                )
+                seconds = time.perf_counter() - start
+            finally:
+                for worker in workers:
+                    stop_worker(worker)
+        assert all(r.status == "graded" for r in results), [r.status for r in results]
+        rates["celery"] = 60 * n / seconds
+        print(
+            f"{n} submissions, {cores} celery workers: {seconds:6.1f} s, "
+            f"{rates['celery']:5.2f} submissions/minute",
+            flush=True,
+        )
         result = {
             "submissions": n,
             "cores": cores,
             "per_minute": rates,
             "parallel_speedup": rates[cores] / rates[1],
+            "celery_over_local": rates["celery"] / rates[cores],
         }
         print(f"parallel / serial throughput: {result['parallel_speedup']:.2f}x on {cores} cores")
+        print(f"celery / local at {cores} at once: {result['celery_over_local']:.2f}x")
         (ROOT / "bench" / "grading.json").write_text(json.dumps(result, indent=1) + "\n")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from autograder.sample import CASES, write_sample_class
 from nbgrader_util import ROOT, hidden_lines, readable_text
 
 ASSIGNMENT = "a1_unfolding"
+SEED = 20261201
 
 
 def secrets_of_the_assignment() -> set[str]:
@@ -55,7 +57,11 @@ def graded(tmp_path_factory):
         course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT, tmp / "sub"
     )
     options = dict(
-        course_root=course, roster=tmp / "sub" / "roster.csv", jobs=2, limits=Limits(timeout=10)
+        course_root=course,
+        roster=tmp / "sub" / "roster.csv",
+        jobs=2,
+        limits=Limits(timeout=10),
+        seed=SEED,  # the celery executor's run below draws the same hidden-test inputs
     )
     # the top-to-bottom run of each notebook as submitted is checked on a few, in the re-grade
     memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, the peak so far
@@ -389,3 +395,173 @@ def test_output_cap_is_reported_however_the_cut_arrives():
         status, reason = _failure_kind(nb)
         assert status == "graded" and "output cap" in reason
     assert _failure_kind(notebook(stream("spam"))) == ("graded", "")
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` now (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_workers(
+    graded, tmp_path
+):
+    """A real redis-server and two Celery workers, each in its own folder. One worker is
+    killed (its whole process group, as a machine failing) while it grades ``full``; the
+    ``poisoned`` submission's worker is killed every time it runs it. Every student still
+    gets exactly one row, the same as the local executor's; ``poisoned`` is recorded as
+    crashed after its two tries; and no grading process outlives a killed worker."""
+    import redis
+
+    from autograder.cluster import redis_server, start_worker, stop_worker
+    from autograder.distributed import RUNNING_KEY, TRIES_KEY
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server; make test does)")
+    _, tmp, local, options = graded
+    options = {k: v for k, v in options.items() if k != "grown_kib"}
+    submissions = tmp_path / "sub"
+    shutil.copytree(tmp / "sub", submissions)
+    shutil.copytree(tmp / "sub" / "partial", submissions / "poisoned")  # not on the roster
+    course = tmp_path / "course"
+    for folder in ("solutions", "assignments"):
+        shutil.copytree(ROOT / folder, course / folder)
+    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    lease = 6
+    kills, orphans = [], []
+    with redis_server(tmp_path / "redis") as broker:
+        client = redis.Redis.from_url(broker)
+        workers = {
+            name: start_worker(broker, tmp_path / name, lease=lease, name=name)
+            for name in ("w1", "w2")
+        }
+        done = threading.Event()
+
+        def chaos() -> None:
+            """Kill a worker mid-job, as a failing machine would, and start it again."""
+            seen = set()
+            while not done.is_set():
+                for key in client.scan_iter(RUNNING_KEY.format("*")):
+                    value = (client.get(key) or b"").decode()
+                    if value.count(" ") < 2:
+                        continue  # the task ended between the scan and the read
+                    host, pid, student = value.split(" ", 2)
+                    if value in seen or not (
+                        student == "poisoned" or (student == "full" and not kills)
+                    ):
+                        continue
+                    seen.add(value)
+                    name = host.split("@")[0]
+                    for _ in range(100):  # until its kernel runs: the grading worker, bwrap...
+                        below = _descendants(int(pid))
+                        if len(below) >= 3:
+                            break
+                        time.sleep(0.1)
+                    stop_worker(workers[name], kill=True)
+                    kills.append((student, key.decode().rsplit(":", 1)[1], len(below)))
+                    time.sleep(3)  # PR_SET_PDEATHSIG and --die-with-parent act at once
+                    orphans.extend(p for p in below if _alive(p))
+                    workers[name] = start_worker(broker, tmp_path / name, lease=lease, name=name)
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=chaos, daemon=True)
+        watcher.start()
+        try:
+            results = grade_class(
+                ASSIGNMENT,
+                submissions=submissions,
+                out=tmp_path / "out",
+                executor="celery",
+                broker=broker,
+                max_tries=2,
+                lease=lease,
+                progress=False,
+                check_runs_clean=False,
+                **{**options, "course_root": course},
+            )
+        finally:
+            done.set()
+            watcher.join()
+            for process in workers.values():
+                stop_worker(process)
+        tries = {
+            key.decode().rsplit(":", 1)[1]: int(client.get(key))
+            for key in client.scan_iter(TRIES_KEY.format("*"))
+        }
+    by_student = {r.student: r for r in results}
+    assert len(results) == len(by_student) == len(CASES) + 1  # none lost, none twice
+    lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["student"] for line in lines) == sorted(by_student)
+
+    # the killed job ran again elsewhere; the poisoned one twice, then was recorded crashed
+    assert [student for student, _, _ in kills] == ["full", "poisoned", "poisoned"], kills
+    assert all(below >= 3 for _, _, below in kills), kills  # a grading worker and its kernel
+    assert orphans == [], "grading processes outlived their killed worker"
+    assert [tries.pop(task) for _, task, _ in kills[:2]] == [2, 3]
+    # every other task ran once: a live worker's lease held, though some jobs outran it
+    sent = [r for r in results if r.status not in ("notebook missing", "id refused")]
+    assert len(tries) == len(sent) - 2 and set(tries.values()) == {1}
+    assert max(r.seconds for r in results) > 2 * lease
+    poisoned = by_student.pop("poisoned")
+    assert poisoned.status == "crashed" and poisoned.score == 0
+    assert poisoned.reason == (
+        "grading this submission was cut short 2 times (its worker died or was killed each "
+        "time), so it was not run again"
+    )
+
+    # the same grades as the local executor, student by student
+    def essentials(r):
+        return (r.status, r.score, r.questions, r.seed, r.integrity, r.note, r.max_score)
+
+    assert {s: essentials(r) for s, r in by_student.items()} == {
+        s: essentials(r) for s, r in local.items()
+    }
+    # whether ipykernel forwards some of a flood on fd 2 to the notebook before the cell ends
+    # (and the output cap cuts it) is a matter of timing, in any executor
+    differing = [
+        s for s in by_student if by_student[s].reason != local[s].reason and s != "stderr_flood"
+    ]
+    assert differing == [], [(by_student[s].reason, local[s].reason) for s in differing]
+    for student in ("full", "partial", "blank", "monkeypatch"):  # whole records, to the byte
+        pages = [
+            (root / "feedback" / student / f"{ASSIGNMENT}.html").read_bytes()
+            for root in (tmp_path / "out", tmp / "out")
+        ]
+        assert pages[0] == pages[1], student
+
+    # and the same gradebook: each submission once, with the same score per graded cell
+    def cells(course_root):
+        db = sqlite3.connect(course_root / "gradebook.db")
+        rows = db.execute(
+            "SELECT student.id, base_cell.name, grade.auto_score FROM grade "
+            "JOIN base_cell ON grade.cell_id = base_cell.id "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = "
+            "submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id"
+        ).fetchall()
+        db.close()
+        return rows
+
+    ours = cells(course)
+    assert len(ours) == len(set(ours)) and len({(s, c) for s, c, _ in ours}) == len(ours)
+    assert sorted(r for r in ours if r[0] != "poisoned") == sorted(cells(graded[0]))
