@@ -8,7 +8,8 @@ only, merges the scores into the course gradebook and writes
 - ``grades.csv``: one row per student in the roster and per submission
   found, with a status (:class:`autograder.records.Status`), the reason, the
   score per question, and whether the notebook runs top to bottom as
-  submitted; ``results.jsonl``: each result as soon as it is graded;
+  submitted; ``results.jsonl``: each result as soon as it is graded (and
+  ``grades.csv`` and the gradebook follow each result too);
 - ``feedback/<student>/<assignment>.html`` without the hidden tests' code;
 - ``report.txt`` and ``scores.png``: the distribution per question and overall.
 
@@ -21,6 +22,7 @@ works. Nothing outside ``grading/`` and the gradebook is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -205,56 +207,70 @@ JUDGED = (
 )
 
 
-def merge_into_gradebook(
-    course_root: Path,
-    assignment: str,
-    results,
-    entries: dict,
-    workdir: Path,
-    roster: Roster | None = None,
-) -> None:
-    """Write the scores into the course gradebook, one submission at a time.
+class GradebookWriter:
+    """The course gradebook, open for one grading run: :meth:`add` writes one result.
 
     Every student gets a record; every submission found gets nbgrader's
     submission record, its scores, and its graded notebook in nbgrader's
     ``autograded`` folder. A written answer the student changed waits for a
     grade by hand (nbgrader's rule), and a grade entered by hand is kept.
     The roster's names and emails go with each student, for the formgrader.
+    Each result is committed as it is added, so the gradebook follows the run.
     """
-    from nbgrader.api import Gradebook
-    from nbgrader.coursedir import CourseDirectory
-    from sqlalchemy.exc import SAWarning
 
-    config = _course_config(course_root)
-    db_url = gradebook_url(config, course_root)
-    with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
-        known = {a.name for a in gb.assignments}
-    if assignment not in known:
-        register_assignment(course_root, assignment, db_url, workdir)
-    coursedir = CourseDirectory(config=config)
-    with Gradebook(db_url, config.CourseDirectory.course_id) as gb, warnings.catch_warnings():
-        # nbgrader 0.9.6's own session handling warns while it creates a submission
-        warnings.simplefilter("ignore", SAWarning)
-        for r in results:
-            if r.status in NOT_IN_GRADEBOOK:
-                continue  # its row in grades.csv says why; the gradebook cannot hold it
-            known = roster.by_id(r.student) if roster is not None else None
-            names = (
-                {
-                    "first_name": known.first_name or None,
-                    "last_name": known.last_name or None,
-                    "email": known.email or None,
-                }
-                if known is not None
-                else {}
-            )
+    def __init__(
+        self,
+        course_root: Path,
+        assignment: str,
+        entries: dict,
+        workdir: Path,
+        roster: Roster | None = None,
+    ):
+        from nbgrader.api import Gradebook
+        from nbgrader.coursedir import CourseDirectory
+
+        config = _course_config(course_root)
+        db_url = gradebook_url(config, course_root)
+        with Gradebook(db_url, config.CourseDirectory.course_id) as gb:
+            known = {a.name for a in gb.assignments}
+        if assignment not in known:
+            register_assignment(course_root, assignment, db_url, workdir)
+        self.assignment, self.entries, self.roster = assignment, entries, roster
+        self.coursedir = CourseDirectory(config=config)
+        self.gb = Gradebook(db_url, config.CourseDirectory.course_id)
+
+    def __enter__(self) -> GradebookWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.gb.close()
+
+    def add(self, r: Result) -> None:
+        from sqlalchemy.exc import SAWarning
+
+        if r.status in NOT_IN_GRADEBOOK:
+            return  # its row in grades.csv says why; the gradebook cannot hold it
+        gb = self.gb
+        known = self.roster.by_id(r.student) if self.roster is not None else None
+        names = (
+            {
+                "first_name": known.first_name or None,
+                "last_name": known.last_name or None,
+                "email": known.email or None,
+            }
+            if known is not None
+            else {}
+        )
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6's own session handling warns while it creates a submission
+            warnings.simplefilter("ignore", SAWarning)
             _student(gb, r.student, names)
-            entry = entries.get(r.student)
+            entry = self.entries.get(r.student)
             if entry is None:  # on the roster, submitted nothing: no submission to record
-                continue
+                return
             timestamp = _submission_time(entry)
             extra = {"timestamp": timestamp} if timestamp is not None else {}
-            submission = gb.update_or_create_submission(assignment, r.student, **extra)
+            submission = gb.update_or_create_submission(self.assignment, r.student, **extra)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     score = r.questions.get(grade.cell.name, [0.0])[0]
@@ -265,7 +281,21 @@ def merge_into_gradebook(
                     # graded by hand, is for a person to (re)check
                     grade.needs_manual_grade = score is None or grade.manual_score is not None
             gb.db.commit()
-            _publish_autograded(coursedir, assignment, r, entry)
+        _publish_autograded(self.coursedir, self.assignment, r, entry)
+
+
+def merge_into_gradebook(
+    course_root: Path,
+    assignment: str,
+    results,
+    entries: dict,
+    workdir: Path,
+    roster: Roster | None = None,
+) -> None:
+    """Write the scores of ``results`` into the course gradebook (:class:`GradebookWriter`)."""
+    with GradebookWriter(course_root, assignment, entries, workdir, roster) as writer:
+        for r in results:
+            writer.add(r)
 
 
 def record_penalties(course_root: Path, assignment: str, results) -> None:
@@ -384,6 +414,25 @@ def _graded_before(log: Path) -> dict[str, Result]:
                 continue  # a line cut short when the previous run stopped
             previous[record.student] = record
     return previous
+
+
+def settled(rows: list[Result], policy, assignment: str) -> list[Result]:
+    """The rows as grades.csv shows them, by student: each with the assignment's maximum
+    and, where a notebook was run, its late penalty (recomputed, never stored)."""
+    max_score = max((r.max_score for r in rows), default=0.0)
+    for r in rows:
+        r.max_score = r.max_score or max_score
+        if r.status in JUDGED:  # a notebook was run: its time can cost points
+            late = policy.assess(assignment, r.student, r.submitted, r.score)
+            r.penalty, r.late_hours, r.late_detail = late.penalty, late.hours, late.reason
+    return sorted(rows, key=lambda r: r.student)
+
+
+def _write_grades(rows: list[Result], path: Path) -> None:
+    """grades.csv, replaced whole (a reader never sees half a file)."""
+    partial = path.with_name(path.name + ".partial")
+    report.write_csv(rows, partial)
+    os.replace(partial, path)
 
 
 def student_seed(seed: int | None, student: str) -> int:
@@ -515,17 +564,38 @@ def grade_class(
         bundle = build_bundle(course_root, assignment, bundles)
         bundle_dir = unpack_bundle(bundle, bundles)
         results = []
-        with open(log, "a") as record:
+        by_student = {e.student: e for e in entries}
 
-            def keep(result: Result) -> None:
-                """Stamp a row and record it at once, so a crash loses nothing."""
-                if not result.graded_at:  # a row kept by --resume keeps its stamp
-                    result.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
-                    result.tests = tests
-                record.write(json.dumps(asdict(result)) + "\n")
-                record.flush()
-                os.fsync(record.fileno())
+        def class_rows() -> list[Result]:
+            """The class as it stands: with --student, the rows recorded before as well."""
+            if students is None:
+                return results
+            return list({**recorded, **{r.student: r for r in results}}.values())
+
+        with contextlib.ExitStack() as stack:
+            record = stack.enter_context(open(log, "a"))
+            gradebook = (
+                stack.enter_context(
+                    GradebookWriter(course_root, assignment, by_student, work, class_list)
+                )
+                if update_gradebook
+                else None
+            )
+
+            def keep(result: Result, *, again: bool = False) -> None:
+                """Record a row at once (a crash loses nothing), write it into the gradebook
+                and grades.csv as it comes: only this process writes them."""
+                if not again:
+                    if not result.graded_at:
+                        result.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
+                        result.tests = tests
+                    record.write(json.dumps(asdict(result)) + "\n")
+                    record.flush()
+                    os.fsync(record.fileno())
                 results.append(result)
+                if gradebook is not None:
+                    gradebook.add(result)
+                _write_grades(settled(class_rows(), policy, assignment), out / "grades.csv")
 
             for s in missing:
                 keep(Result(s, Status.NOTEBOOK_MISSING, "no submission found"))
@@ -550,7 +620,7 @@ def grade_class(
                 unchanged = before is not None and before.fingerprint == fingerprint
                 if unchanged and before.tests == tests:  # graded by a run that stopped
                     before.integrity = scan(entry) if before.status in JUDGED else ""
-                    results.append(_with_entry(before, entry))
+                    keep(_with_entry(before, entry), again=True)  # recorded already
                     continue
                 job = GradingJob(
                     assignment=assignment,
@@ -580,20 +650,11 @@ def grade_class(
                 keep(_with_entry(result, entry))
                 bar.update()
             bar.close()
-        graded_now = list(results)
-        if students is not None:  # the class as recorded before, with these students regraded
-            merged = {**recorded, **{r.student: r for r in results}}
-            results = list(merged.values())
-        max_score = max((r.max_score for r in results), default=0.0)
+        results = settled(class_rows(), policy, assignment)  # the class, with these regraded
         for r in results:
-            r.max_score = r.max_score or max_score
-            if r.status in JUDGED:  # a notebook was run: its time can cost points
-                late = policy.assess(assignment, r.student, r.submitted, r.score)
-                r.penalty, r.late_hours, r.late_detail = late.penalty, late.hours, late.reason
             _stamp_feedback(r, out, assignment)
-        results.sort(key=lambda r: r.student)
         by_hand = frozenset(written_answer_ids(nbformat.read(source, as_version=4)))
-        report.write_csv(results, out / "grades.csv")
+        _write_grades(results, out / "grades.csv")
         # every submission's code against the others', the solution and course_pkg
         alike = compare_class(class_entries, course_root, assignment)
         write_similarity_html(alike, out / "similarity.html")
@@ -607,8 +668,6 @@ def grade_class(
         (out / "report.txt").write_text(text)
         report.figure(results, assignment, out / "scores.png", by_hand)
         if update_gradebook:
-            by_student = {e.student: e for e in entries}
-            merge_into_gradebook(course_root, assignment, graded_now, by_student, work, class_list)
             record_penalties(course_root, assignment, results)
         return results
     finally:

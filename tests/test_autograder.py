@@ -292,11 +292,16 @@ def test_a_crash_of_the_grader_loses_nothing_graded_and_a_rerun_resumes(graded, 
     while not (log.is_file() and log.read_text().count("\n") >= 1):
         assert grader.poll() is None and time.monotonic() < deadline, "no result was recorded"
         time.sleep(0.2)
+    while not (out / "grades.csv").is_file():  # written as each result arrives, after its line
+        assert grader.poll() is None and time.monotonic() < deadline, "no grades.csv"
+        time.sleep(0.05)
     os.killpg(grader.pid, signal.SIGKILL)  # the grader dies mid-class
     grader.wait()
     subprocess.run(["pkill", "-KILL", "-f", str(scratch)], check=False)  # and its workers
     recorded = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(recorded) == 1
+    with open(out / "grades.csv") as handle:  # the class so far, not waiting for the rest
+        assert [row["student_id"] for row in csv.DictReader(handle)] == [recorded[0]["student"]]
 
     options = {k: v for k, v in options.items() if k not in ("grown_kib", "roster")}
     again = {
@@ -426,8 +431,8 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
 ):
     """A real redis-server and two Celery workers, each in its own folder. One worker is
     killed (its whole process group, as a machine failing) while it grades ``full``; the
-    ``poisoned`` submission's worker is killed every time it runs it. Every student still
-    gets exactly one row, the same as the local executor's; ``poisoned`` is recorded as
+    ``aa_poisoned`` submission's worker is killed every time it runs it. Every student still
+    gets exactly one row, the same as the local executor's; ``aa_poisoned`` is recorded as
     crashed after its two tries; and no grading process outlives a killed worker."""
     import redis
 
@@ -440,14 +445,14 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
     options = {k: v for k, v in options.items() if k != "grown_kib"}
     submissions = tmp_path / "sub"
     shutil.copytree(tmp / "sub", submissions)
-    shutil.copytree(tmp / "sub" / "partial", submissions / "poisoned")  # not on the roster
+    shutil.copytree(tmp / "sub" / "partial", submissions / "aa_poisoned")  # not on the roster
     course = tmp_path / "course"
     for folder in ("solutions", "assignments"):
         shutil.copytree(ROOT / folder, course / folder)
     (course / "course_pkg").symlink_to(ROOT / "course_pkg")
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    lease = 6
-    kills, orphans = [], []
+    lease = 4  # the shortest allowed: a killed worker's task moves on soon
+    kills, orphans, during = [], [], []  # during: the gradebook's submissions at each kill
     with redis_server(tmp_path / "redis") as broker:
         client = redis.Redis.from_url(broker)
         workers = {
@@ -466,7 +471,8 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
                         continue  # the task ended between the scan and the read
                     host, pid, student = value.split(" ", 2)
                     if value in seen or not (
-                        student == "poisoned" or (student == "full" and not kills)
+                        student == "aa_poisoned"
+                        or (student == "full" and all(k[0] != "full" for k in kills))
                     ):
                         continue
                     seen.add(value)
@@ -477,8 +483,16 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
                             break
                         time.sleep(0.1)
                     stop_worker(workers[name], kill=True)
+                    db = sqlite3.connect(course / "gradebook.db", timeout=30)
+                    during.append(
+                        db.execute("SELECT COUNT(*) FROM submitted_assignment").fetchone()[0]
+                    )
+                    db.close()
                     kills.append((student, key.decode().rsplit(":", 1)[1], len(below)))
-                    time.sleep(3)  # PR_SET_PDEATHSIG and --die-with-parent act at once
+                    for _ in range(30):  # PR_SET_PDEATHSIG and --die-with-parent act at once
+                        if not any(_alive(p) for p in below):
+                            break
+                        time.sleep(0.1)
                     orphans.extend(p for p in below if _alive(p))
                     workers[name] = start_worker(broker, tmp_path / name, lease=lease, name=name)
                 time.sleep(0.2)
@@ -513,20 +527,24 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
     assert sorted(json.loads(line)["student"] for line in lines) == sorted(by_student)
 
     # the killed job ran again elsewhere; the poisoned one twice, then was recorded crashed
-    assert [student for student, _, _ in kills] == ["full", "poisoned", "poisoned"], kills
+    assert sorted(student for student, _, _ in kills) == ["aa_poisoned"] * 2 + ["full"], kills
+    tasks = {student: task for student, task, _ in kills}  # one task each, killed 1 and 2 times
     assert all(below >= 3 for _, _, below in kills), kills  # a grading worker and its kernel
     assert orphans == [], "grading processes outlived their killed worker"
-    assert [tries.pop(task) for _, task, _ in kills[:2]] == [2, 3]
+    assert (tries.pop(tasks["full"]), tries.pop(tasks["aa_poisoned"])) == (2, 3)
     # every other task ran once: a live worker's lease held, though some jobs outran it
     sent = [r for r in results if r.status not in ("notebook missing", "id refused")]
     assert len(tries) == len(sent) - 2 and set(tries.values()) == {1}
     assert max(r.seconds for r in results) > 2 * lease
-    poisoned = by_student.pop("poisoned")
+    poisoned = by_student.pop("aa_poisoned")
     assert poisoned.status == "crashed" and poisoned.score == 0
     assert poisoned.reason == (
         "grading this submission was cut short 2 times (its worker died or was killed each "
         "time), so it was not run again"
     )
+
+    # the coordinator wrote the gradebook as records arrived, not once at the end
+    assert 0 < max(during) < len(sent), during
 
     # the same grades as the local executor, student by student
     def essentials(r):
@@ -564,4 +582,4 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
 
     ours = cells(course)
     assert len(ours) == len(set(ours)) and len({(s, c) for s, c, _ in ours}) == len(ours)
-    assert sorted(r for r in ours if r[0] != "poisoned") == sorted(cells(graded[0]))
+    assert sorted(r for r in ours if r[0] != "aa_poisoned") == sorted(cells(graded[0]))

@@ -126,6 +126,8 @@ def test_the_gradescope_autograder_grades_the_class_as_make_grade_does(tmp_path)
         data["page"] = readable_text(page) if page.is_file() else ""
         return data
 
+    slow = ["dead_sockets", "infinite_loop", "memory_children", "output_flood"]  # first:
+    judged = slow + [s for s in judged if s not in slow]  # nothing long is left for the end
     with ThreadPoolExecutor(2) as pool:
         results = dict(zip(judged, pool.map(grade_one, judged), strict=True))
     got = {s: (d["extra_data"]["status"], d["score"]) for s, d in results.items()}
