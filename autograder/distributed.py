@@ -165,6 +165,8 @@ def _grade_task(task, job_json: str, max_tries: int = MAX_TRIES) -> dict:
     lease = _Lease(client, (task.request.properties or {}).get("delivery_tag"), task.app.lease / 4)
     lease.start()
     cache = _cache_dir or Path(tempfile.gettempdir()) / f"rnn-grader-cache-{os.getuid()}"
+    from .grade import _short_temp_folder
+
     workdir = Path(tempfile.mkdtemp(prefix="job-", dir=_short_temp_folder()))
     os.chmod(workdir, 0o711)  # the kernel (nobody) reaches its own folder, lists nothing
     try:
@@ -174,12 +176,6 @@ def _grade_task(task, job_json: str, max_tries: int = MAX_TRIES) -> dict:
         lease.stopped.set()
         client.delete(running)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _short_temp_folder() -> str | None:
-    from .grade import _short_temp_folder as short
-
-    return short()
 
 
 def run_worker_process(

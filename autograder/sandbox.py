@@ -123,23 +123,27 @@ def sandbox_argv(
     else:
         argv += ["--unshare-all"]  # an unprivileged user gets a user namespace
     argv += ["--die-with-parent", "--new-session", "--clearenv"]
-    env = {
-        "HOME": "/tmp",
+    for key, value in kernel_env("/tmp").items():
+        argv += ["--setenv", key, value]
+    if drop_to_nobody:
+        command = [*_setpriv_to_nobody(), *command]
+    return [*argv, "--", *command]
+
+
+def kernel_env(home: str) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel whose writable folder is ``home``."""
+    return {
+        "HOME": home,
         "PATH": f"{sys.prefix}/bin:/usr/bin:/bin",
         "MPLBACKEND": "Agg",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "JUPYTER_RUNTIME_DIR": "/tmp/.runtime",
-        "IPYTHONDIR": "/tmp/.ipython",
-        "MPLCONFIGDIR": "/tmp/.matplotlib",
+        "JUPYTER_RUNTIME_DIR": f"{home}/.runtime",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
     }
-    for key, value in env.items():
-        argv += ["--setenv", key, value]
-    if drop_to_nobody:
-        command = [*_setpriv_to_nobody(), *command]
-    return [*argv, "--", *command]
 
 
 def _setpriv_to_nobody() -> list[str]:
@@ -162,19 +166,7 @@ def user_argv(command: list[str], *, home: Path, package=None) -> list[str]:
     home.mkdir(parents=True, exist_ok=True)
     os.chown(home, NOBODY, NOBODY)
     os.chmod(home, 0o700)
-    env = {
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "PATH": f"{sys.prefix}/bin:/usr/bin:/bin",
-        "MPLBACKEND": "Agg",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "JUPYTER_RUNTIME_DIR": f"{home}/.runtime",
-        "IPYTHONDIR": f"{home}/.ipython",
-        "MPLCONFIGDIR": f"{home}/.matplotlib",
-    }
+    env = {**kernel_env(str(home)), "TMPDIR": str(home)}
     if package is not None:
         env["PYTHONPATH"] = str(Path(package).parent)
     assignments = [f"{key}={value}" for key, value in env.items()]

@@ -30,7 +30,7 @@ from autograder.records import Limits
 from autograder.report import spreadsheet_safe
 from autograder.sample import CASES, write_sample_class
 
-from nbgrader_util import ROOT, hidden_lines, readable_text
+from nbgrader_util import ROOT, grading_course, hidden_lines, readable_text
 
 ASSIGNMENT = "a1_unfolding"
 SEED = 20261201
@@ -446,11 +446,7 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
     submissions = tmp_path / "sub"
     shutil.copytree(tmp / "sub", submissions)
     shutil.copytree(tmp / "sub" / "partial", submissions / "aa_poisoned")  # not on the roster
-    course = tmp_path / "course"
-    for folder in ("solutions", "assignments"):
-        shutil.copytree(ROOT / folder, course / folder)
-    (course / "course_pkg").symlink_to(ROOT / "course_pkg")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = grading_course(tmp_path)
     lease = 4  # the shortest allowed: a killed worker's task moves on soon
     kills, orphans, during = [], [], []  # during: the gradebook's submissions at each kill
     with redis_server(tmp_path / "redis") as broker:
