@@ -168,7 +168,7 @@ def _grade_task(task, job_json: str, max_tries: int = MAX_TRIES) -> dict:
     from .grade import _short_temp_folder
 
     workdir = Path(tempfile.mkdtemp(prefix="job-", dir=_short_temp_folder()))
-    os.chmod(workdir, 0o711)  # the kernel (nobody) reaches its own folder, lists nothing
+    os.chmod(workdir, 0o711)  # the kernel (another uid) reaches its own folder, lists nothing
     try:
         bundle_dir = fetch_bundle(client, job.bundle, cache)
         return record_to_data(run_job(job, bundle_dir, workdir / "job"))

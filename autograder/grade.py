@@ -543,7 +543,7 @@ def grade_class(
     if not (resume or students):
         log.write_text("")
     work = Path(tempfile.mkdtemp(prefix=f"grade-{assignment}-", dir=_short_temp_folder()))
-    os.chmod(work, 0o711)  # kernels (nobody) reach their own folders, list nothing
+    os.chmod(work, 0o711)  # kernels (other uids) reach their own folders, list nothing
     try:
         class_list = read_roster(roster)
         entries = collect(submissions, assignment, source, work, class_list, pattern)

@@ -17,7 +17,8 @@ and the seed if the export was given one) and the pinned versions to install.
 builds the same :class:`~autograder.jobs.GradingJob` as ``make grade`` and runs it with
 :func:`~autograder.jobs.run_job`. Gradescope's container runs everything as root and cannot
 make namespaces, so the kernel gets the *user* isolation (:mod:`autograder.sandbox`): it
-runs as ``nobody``, with the student edition on its path, a home folder of its own, and no
+runs as a uid of its own (no other process shares its limits), with the student edition on
+its path, a home folder of its own, and no
 way into ``/autograder/source`` (mode 700: the hidden tests, the reference and the bundle),
 the grader's folders or ``/tmp``. Its processes are capped by ``RLIMIT_NPROC``, their memory
 together by a cgroup where the container allows one and otherwise by a watch that kills the
@@ -233,7 +234,7 @@ def results_json(record: JobRecord, source: Path, note: str = "") -> dict:
 
 
 def _close_shared_folders() -> None:
-    """World-writable folders of the container: the kernel (nobody) gets none of them."""
+    """World-writable folders of the container: the kernel (another uid) gets none of them."""
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(folder):
             try:
@@ -274,7 +275,7 @@ def run(root: Path) -> dict:
             isolation="user",
         )
         work = Path(tempfile.mkdtemp(prefix="job-", dir="/tmp" if os.path.isdir("/tmp") else None))
-        os.chmod(work, 0o711)  # the kernel (nobody) reaches its own folder, lists nothing
+        os.chmod(work, 0o711)  # the kernel (another uid) reaches its own folder, lists nothing
         try:
             record = run_job(job, bundle_dir, work / "job")
         finally:

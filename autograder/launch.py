@@ -1,13 +1,14 @@
 """Kernel launcher: what the grading kernelspec runs instead of ``ipykernel_launcher``.
 
 ``python -m autograder.launch WORKDIR MEMORY_MB CONNECTION_FILE [--disk-mb N]
-[--cgroup PROCS_FILE ...] [--package DIR] [--no-sandbox | --user-only PROCESSES]``
+[--cgroup PROCS_FILE ...] [--package DIR] [--no-sandbox | --user-only PROCESSES]
+[--uid UID]``
 copies the connection file (written by jupyter_client, readable only by its
 owner) into the kernel's own folder, joins the job's cgroup (so the kernel and
 every process it starts count against its limits), applies the per-process
 limits, and replaces itself with an IPython kernel inside the sandbox (see
 :mod:`autograder.sandbox`), or, with ``--user-only``, with one running as
-``nobody`` outside any namespace (the user isolation).
+``UID`` (the job's own) outside any namespace (the user isolation).
 """
 
 from __future__ import annotations
@@ -61,12 +62,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--user-only", type=int, metavar="PROCESSES", help="the user isolation, this many processes"
     )
+    parser.add_argument("--uid", type=int, default=NOBODY, help="the kernel's uid when root")
     args, kernel_options = parser.parse_known_args(argv)  # e.g. --HistoryManager.hist_file=...
     workdir = args.workdir
     local = workdir / "connection.json"
     shutil.copy(args.connection_file, local)
     if os.geteuid() == 0 and not args.no_sandbox:
-        os.chown(local, NOBODY, NOBODY)
+        os.chown(local, args.uid, args.uid)
     for procs in args.cgroup:
         Path(procs).write_text(str(os.getpid()))  # before exec: the kernel is born inside
     boot = KERNEL_BOOT.format(cap=args.output_cap)
@@ -74,7 +76,7 @@ def main(argv: list[str]) -> None:
     if args.no_sandbox:
         command = kernel
     elif args.user_only:
-        command = user_argv(kernel, home=workdir / "home", package=args.package)
+        command = user_argv(kernel, home=workdir / "home", package=args.package, uid=args.uid)
     else:
         command = sandbox_argv(workdir, kernel, disk_mb=args.disk_mb, package=args.package)
     # What the kernel process writes to its own stdout and stderr (os.write(2, ...), say,
@@ -82,7 +84,7 @@ def main(argv: list[str]) -> None:
     # past it a write fails (EFBIG) instead of killing the kernel.
     streams = os.open(workdir / "kernel.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     if os.geteuid() == 0 and not args.no_sandbox:
-        os.fchown(streams, NOBODY, NOBODY)
+        os.fchown(streams, args.uid, args.uid)
     os.dup2(streams, 1)
     os.dup2(streams, 2)
     os.close(streams)

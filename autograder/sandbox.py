@@ -11,8 +11,9 @@ so it has no privilege on the host even through the user namespace.
 
 Where namespaces cannot be made (a Docker container such as Gradescope's,
 which runs the grader as root without the right to mount), the *user*
-isolation (:func:`user_argv`) is the fallback: the kernel runs as ``nobody``
-with a clean environment, the student edition's ``course_pkg`` on its path
+isolation (:func:`user_argv`) is the fallback: the kernel runs as a uid of its
+own (:func:`job_uid`, so no other process on the host shares its limits) with a
+clean environment, the student edition's ``course_pkg`` on its path
 and a home folder of its own; everything of the grader's is root's and
 closed to it (the caller sees to that: :mod:`autograder.gradescope`). Its
 processes are capped by ``RLIMIT_NPROC`` and their memory together by a
@@ -35,6 +36,18 @@ import sys
 from pathlib import Path
 
 NOBODY = 65534
+# The user isolation runs each job's kernel as a uid of its own from this range, found in no
+# /etc/passwd: the uid's process count (RLIMIT_NPROC) and its signals are then the job's
+# alone, not shared with every other kernel on the host that runs as nobody.
+JOB_UIDS = range(1_900_000_000, 1_900_000_000 + 2**24)
+
+
+def job_uid() -> int:
+    """A fresh uid for one job's kernel (user isolation). Drawn from the OS, not from the
+    job's seed: it names a process owner and affects no result."""
+    import secrets
+
+    return JOB_UIDS[secrets.randbelow(len(JOB_UIDS))]
 
 
 class SandboxUnavailable(RuntimeError):
@@ -126,7 +139,7 @@ def sandbox_argv(
     for key, value in kernel_env("/tmp").items():
         argv += ["--setenv", key, value]
     if drop_to_nobody:
-        command = [*_setpriv_to_nobody(), *command]
+        command = [*_setpriv_to(NOBODY), *command]
     return [*argv, "--", *command]
 
 
@@ -146,31 +159,34 @@ def kernel_env(home: str) -> dict[str, str]:
     }
 
 
-def _setpriv_to_nobody() -> list[str]:
+def _setpriv_to(uid: int) -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        raise SandboxUnavailable("running as root needs setpriv (util-linux) to drop to nobody")
-    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+        raise SandboxUnavailable("running as root needs setpriv (util-linux) to drop privileges")
+    drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
     return [*drop, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
 
 
-def user_argv(command: list[str], *, home: Path, package=None) -> list[str]:
-    """``command`` as ``nobody``, with a clean environment: the *user* isolation.
+def user_argv(command: list[str], *, home: Path, package=None, uid: int = NOBODY) -> list[str]:
+    """``command`` as ``uid`` (the job's own, see :func:`job_uid`), with a clean environment:
+    the *user* isolation.
 
-    ``home`` (made here, ``nobody``'s) is its home and temporary folder; ``package``, a
+    ``home`` (made here, ``uid``'s) is its home and temporary folder; ``package``, a
     ``course_pkg`` folder, is what ``import course_pkg`` finds first. Only root can drop
-    to ``nobody``.
+    to another uid.
     """
     if os.geteuid() != 0:
-        raise SandboxUnavailable("the user isolation runs kernels as nobody: it needs root")
+        raise SandboxUnavailable("the user isolation runs kernels as another uid: it needs root")
+    if uid == 0:
+        raise ValueError("the user isolation needs a uid other than root's (0), got 0")
     home.mkdir(parents=True, exist_ok=True)
-    os.chown(home, NOBODY, NOBODY)
+    os.chown(home, uid, uid)
     os.chmod(home, 0o700)
     env = {**kernel_env(str(home)), "TMPDIR": str(home)}
     if package is not None:
         env["PYTHONPATH"] = str(Path(package).parent)
     assignments = [f"{key}={value}" for key, value in env.items()]
-    return [*_setpriv_to_nobody(), "/usr/bin/env", "-i", *assignments, *command]
+    return [*_setpriv_to(uid), "/usr/bin/env", "-i", *assignments, *command]
 
 
 def limit_resources(memory_mb: int, max_file_mb: int = 64, processes: int | None = None) -> None:
@@ -216,7 +232,7 @@ def _uid_and_memory(pid: int) -> tuple[int, int]:
 class MemoryWatch:
     """What a memory cgroup does, where none can be made (the user isolation).
 
-    Every ``every`` seconds, the memory of all ``nobody``'s processes below this one (the
+    Every ``every`` seconds, the memory of all of ``uid``'s processes below this one (the
     kernel and what it started; shared pages counted once) is added up, and while it
     exceeds the limit the largest is killed, as the kernel's OOM killer would. This process
     becomes their *subreaper*, so a process whose parent died stays below it. Same
@@ -225,13 +241,14 @@ class MemoryWatch:
 
     procs_files: tuple[str, ...] = ()
 
-    def __init__(self, memory_mb: int, every: float = 0.05):
+    def __init__(self, memory_mb: int, uid: int = NOBODY, every: float = 0.05):
         import ctypes
         import threading
 
         PR_SET_CHILD_SUBREAPER = 36
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.limit = memory_mb * 1024 * 1024
+        self.uid = uid
         self.killed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, args=(every,), daemon=True)
@@ -241,7 +258,7 @@ class MemoryWatch:
         sizes = {}
         for pid in _processes_below(os.getpid()):
             uid, size = _uid_and_memory(pid)
-            if uid == NOBODY:
+            if uid == self.uid:
                 sizes[pid] = size
         return sizes
 
@@ -284,9 +301,9 @@ def lock_workdir(workdir: Path) -> None:
         os.chmod(workdir, 0o755)
 
 
-def prepare_workdir(workdir: Path) -> None:
+def prepare_workdir(workdir: Path, uid: int = NOBODY) -> None:
     """Create the kernel's writable folder, owned by the uid the kernel will run as."""
     workdir.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         for path in [workdir, *workdir.rglob("*")]:
-            os.chown(path, NOBODY, NOBODY)
+            os.chown(path, uid, uid)

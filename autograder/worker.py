@@ -31,7 +31,9 @@ from .feedback import harden_file, student_view
 from .judge import CUT, FLOODED
 from .records import Job, Result, Status
 from .sandbox import (
+    NOBODY,
     MemoryWatch,
+    job_uid,
     limit_resources,
     lock_workdir,
     prepare_workdir,
@@ -107,7 +109,9 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     return c
 
 
-def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job, group, package) -> None:
+def _write_kernelspec(
+    jupyter_dir: Path, kernel_dir: Path, job: Job, group, package, uid: int
+) -> None:
     spec_dir = jupyter_dir / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.limits.memory_mb)]
@@ -116,7 +120,7 @@ def _write_kernelspec(jupyter_dir: Path, kernel_dir: Path, job: Job, group, pack
     argv += [f"--cgroup={procs}" for procs in (group.procs_files if group else [])]
     argv += [f"--package={package}"] if job.sandbox else ["--no-sandbox"]
     if job.sandbox and job.isolation == "user":
-        argv += [f"--user-only={job.limits.processes}"]
+        argv += [f"--user-only={job.limits.processes}", f"--uid={uid}"]
     spec = {
         "argv": argv,
         "display_name": "Python 3 (sandboxed grading)",
@@ -195,7 +199,7 @@ def _crash_reason(log: str) -> str:
     return f"nbgrader could not autograde the notebook{detail}"
 
 
-def _job_cgroup(job: Job):
+def _job_cgroup(job: Job, uid: int = NOBODY):
     """The cgroup that holds this job's kernel and its processes (None where there is none)."""
     if not job.sandbox:
         return None
@@ -205,11 +209,13 @@ def _job_cgroup(job: Job):
     limits = job.limits
     group = Cgroup.create(name, memory_mb=limits.memory_mb, processes=limits.processes)
     if group is None and job.isolation == "user":  # no namespace, no cgroup: watch it
-        return MemoryWatch(limits.memory_mb)
+        return MemoryWatch(limits.memory_mb, uid=uid)
     return group
 
 
-def _runs_clean(job: Job, work: Path, group=None, package=None) -> tuple[bool, str]:
+def _runs_clean(
+    job: Job, work: Path, group=None, package=None, uid: int = NOBODY
+) -> tuple[bool, str]:
     """Run the notebook as submitted, top to bottom, in the sandbox (pytest --nbval-lax)."""
     box = work / "nbval"
     box.mkdir()  # the grader's, read-only to the run: it writes only to its capped /tmp
@@ -221,7 +227,7 @@ def _runs_clean(job: Job, work: Path, group=None, package=None) -> tuple[bool, s
     command += ["--nbval-cell-timeout", str(job.limits.timeout), str(target)]
     user = job.sandbox and job.isolation == "user"
     if user:
-        argv = user_argv(command, home=work / "nbval-home", package=package)
+        argv = user_argv(command, home=work / "nbval-home", package=package, uid=uid)
     elif job.sandbox:
         argv = sandbox_argv(box, command, disk_mb=job.limits.disk_mb, package=package)
     else:
@@ -270,10 +276,13 @@ def student_package(job: Job, work: Path) -> Path:
 
 
 def grade(job: Job) -> Result:
-    """Grade one submission; its kernel runs in a cgroup of its own, removed afterwards."""
-    group = _job_cgroup(job)
+    """Grade one submission; its kernel runs in a cgroup of its own, removed afterwards.
+    In the user isolation it also runs as a uid of its own (see :func:`sandbox.job_uid`)."""
+    user = job.sandbox and job.isolation == "user" and os.geteuid() == 0
+    uid = job_uid() if user else NOBODY
+    group = _job_cgroup(job, uid)
     try:
-        return _grade(job, group)
+        return _grade(job, group, uid)
     finally:
         if group is not None:
             group.destroy()
@@ -288,7 +297,7 @@ def _out_of_memory(result: Result, job: Job, group) -> None:
         )
 
 
-def _grade(job: Job, group) -> Result:
+def _grade(job: Job, group, uid: int = NOBODY) -> Result:
     start = time.perf_counter()
     result = Result(student=job.student, status=Status.GRADED, seed=job.seed)
     work = Path(job.workdir)
@@ -301,9 +310,9 @@ def _grade(job: Job, group) -> Result:
     notebook_name = f"{job.assignment}.ipynb"
     shutil.copy(job.source, source_dir / notebook_name)
     shutil.copy(job.gradebook_template, course / "gradebook.db")
-    prepare_workdir(kernel_dir)
+    prepare_workdir(kernel_dir, uid)
     package = student_package(job, work)
-    _write_kernelspec(jupyter_dir, kernel_dir, job, group, package)
+    _write_kernelspec(jupyter_dir, kernel_dir, job, group, package, uid)
     os.environ["JUPYTER_PATH"] = str(jupyter_dir)
     ensure_venv_bin_on_path()
 
@@ -356,7 +365,7 @@ def _grade(job: Job, group) -> Result:
         harden_file(html)
         result.feedback = str(html)
     if job.check_runs_clean:
-        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work, group, package)
+        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work, group, package, uid)
     result.seconds = time.perf_counter() - start
     return result
 
