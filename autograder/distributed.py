@@ -32,6 +32,7 @@ classes").
 
 from __future__ import annotations
 
+import atexit
 import base64
 import os
 import shutil
@@ -141,6 +142,20 @@ class _Lease(threading.Thread):
             self.client.zadd(UNACKED_INDEX, {self.tag: time.time()}, xx=True)
 
 
+_warm = None  # this worker process's warm worker (autograder.warm), made at its first task
+
+
+def _warm_worker():
+    global _warm
+    if _warm is None:
+        from .grade import worker_env
+        from .warm import WarmWorker
+
+        _warm = WarmWorker(worker_env())
+        atexit.register(_warm.close)
+    return _warm
+
+
 def _grade_task(task, job_json: str, max_tries: int = MAX_TRIES) -> dict:
     """One submission, on a worker: fetch the bundle by hash, run the job, return the record."""
     job = GradingJob.from_json(job_json)
@@ -171,7 +186,7 @@ def _grade_task(task, job_json: str, max_tries: int = MAX_TRIES) -> dict:
     os.chmod(workdir, 0o711)  # the kernel (another uid) reaches its own folder, lists nothing
     try:
         bundle_dir = fetch_bundle(client, job.bundle, cache)
-        return record_to_data(run_job(job, bundle_dir, workdir / "job"))
+        return record_to_data(run_job(job, bundle_dir, workdir / "job", warm=_warm_worker()))
     finally:
         lease.stopped.set()
         client.delete(running)

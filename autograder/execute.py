@@ -30,10 +30,15 @@ from traitlets import Integer, Unicode
 from .judge import TRUNCATED, CallTimeout, Judge, Verdict
 from .runner import CALLBACK, LOOP, STOP
 from .sandbox import lock_workdir
-from .stage import HIDDEN_BLOCK, HIDDEN_MARKERS, is_test_cell, nbgrader_meta
+from .stage import ANSI, HIDDEN_BLOCK, HIDDEN_MARKERS, executed_code, is_test_cell, nbgrader_meta
 
 NOTEBOOK_CAPPED = "[output removed by the grader: the notebook printed more than {limit} bytes]"
 STOPPED_ANSWERING = "the kernel stopped answering after a cell timed out"
+# where JudgedExecute leaves, in the graded notebook's metadata, what the worker takes out
+# again: "seconds" spent starting the kernel, running the cells in it and judging the test
+# cells; "ran", the code the kernel ran, cell by cell; "errors", [cell index, message] of
+# each cell whose run in the kernel ended in an error
+RUN_KEY = "autograder_run"
 
 
 class CappedExecute(Execute):
@@ -131,14 +136,22 @@ class JudgedExecute(CappedExecute):
         self._check_assign_resources(resources)
 
         namespace = judge_namespace(nb, self.judge_seed)
+        spent = {"kernel_start": 0.0, "cells": 0.0, "judge": 0.0}  # seconds (see RUN_KEY)
+        self._ran, self._errors = [], []
+        mark = time.perf_counter()
         with self.setup_kernel():
             info = self.wait_for_reply(self.kc.kernel_info())
+            spent["kernel_start"] = time.perf_counter() - mark
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             judge = self._judge = Judge(self._transport, fatal=(DeadKernelError,))
             self._runner_ready, self._loop = False, None
             for index, cell in enumerate(self.nb.cells):
+                mark = time.perf_counter()
+                if cell.cell_type == "code" and cell.source.strip():  # what nbclient runs
+                    self._ran.append(executed_code(HIDDEN_BLOCK.sub("", cell.source)))
                 if not is_test_cell(cell):
                     self.preprocess_cell(cell, resources, index)
+                    spent["cells"] += time.perf_counter() - mark
                     continue
                 visible = copy.deepcopy(cell)
                 visible.source = HIDDEN_BLOCK.sub("", cell.source)
@@ -147,6 +160,7 @@ class JudgedExecute(CappedExecute):
                     self.preprocess_cell(visible, resources, index)
                 finally:
                     self.nb.cells[index] = cell
+                    spent["cells"] += time.perf_counter() - mark
                 cell.execution_count = visible.get("execution_count")
                 label = nbgrader_meta(cell).get("grade_id", f"cell {index}")
                 if any(o.get("ename") == "CellTimeoutError" for o in visible.get("outputs", [])):
@@ -154,14 +168,28 @@ class JudgedExecute(CappedExecute):
                     cell.outputs = verdict_outputs(Verdict(False, message))
                     continue  # judged: its released tests alone do not finish
                 source = HIDDEN_MARKERS.sub("", cell.source)
+                mark = time.perf_counter()
                 try:
                     verdict = judge.run(source, namespace, label)
                 finally:
                     self._end_loop()
+                    spent["judge"] += time.perf_counter() - mark
                 cell.outputs = verdict_outputs(verdict)
                 self.log.info(JUDGE_LOG.format(label=label, **vars(verdict)))
+            mark = time.perf_counter()
+        spent["kernel_stop"] = time.perf_counter() - mark
         self.set_widgets_metadata()
+        self.nb.metadata[RUN_KEY] = {"seconds": spent, "ran": self._ran, "errors": self._errors}
         return self.nb, self.resources
+
+    def on_cell_executed(self, **kwargs):
+        """nbgrader's hook, and a note of each cell whose run in the kernel failed (from its
+        reply, which a cut output cannot hide; a timeout's reply is an error too)."""
+        super().on_cell_executed(**kwargs)
+        content = kwargs["execute_reply"]["content"]
+        if content.get("status") == "error" and hasattr(self, "_errors"):
+            message = f"{content.get('ename', '')}: {content.get('evalue', '')}".strip(": ")
+            self._errors.append([kwargs["cell_index"], ANSI.sub("", message)[:200]])
 
     # ------------------------------------------------------------------ transport
     # The judge's requests go to the runner's serve loop (runner.Runner.serve_loop): one

@@ -27,6 +27,7 @@ import hashlib
 import html
 import json
 import os
+import queue
 import re
 import secrets
 import shutil
@@ -54,6 +55,7 @@ from .similarity import compare_class
 from .similarity import write_csv as write_similarity_csv
 from .similarity import write_html as write_similarity_html
 from .stage import written_answer_ids
+from .warm import WarmWorker
 from .worker import ensure_venv_bin_on_path, log_tail
 
 
@@ -122,40 +124,54 @@ def gradebook_template(course_root: Path, assignment: str, workdir: Path) -> Pat
 SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def run_worker(job: Job, job_dir: Path, deadline: float) -> Result:
-    """Run one worker process; turn anything that goes wrong into a Result."""
+def worker_env() -> dict:
+    """The environment of a worker process (cold, or warm: :mod:`autograder.warm`)."""
+    return {
+        **os.environ,
+        # the judge computes the reference in the worker: one BLAS thread, as each kernel has
+        **{k: "1" for k in SINGLE_THREADED},
+        "AUTOGRADER_PARENT": str(os.getpid()),  # it dies with this process
+    }
+
+
+def run_worker(job: Job, job_dir: Path, deadline: float, warm: WarmWorker | None = None) -> Result:
+    """Run one worker process (forked by ``warm``, else a cold one); turn anything that goes
+    wrong into a Result."""
     job_dir.mkdir(parents=True)
     job_dir.chmod(0o700)  # the job, the worker's log and result: the grader's only
     os.chmod(job_dir.parent, 0o711)  # the job's folder: the kernel passes through to its own
     (job_dir / "job.json").write_text(json.dumps(asdict(job)))
     log = job_dir / "worker.log"  # a file, never a pipe this process would have to hold
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(job_dir / "job.json")],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,  # its own process group, so a timeout kills everything
-            # the judge computes the reference in the worker: one BLAS thread, as each kernel has
-            env={
-                **os.environ,
-                **{k: "1" for k in SINGLE_THREADED},
-                "AUTOGRADER_PARENT": str(os.getpid()),  # it dies with this process
-            },
-        )
-        try:
-            process.wait(timeout=deadline)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return Result(
-                job.student, Status.TIMED_OUT, f"grading took longer than {deadline:.0f} s"
-            )
+    outcome = warm.run(job_dir / "job.json", log, deadline) if warm is not None else None
+    if outcome is None:
+        outcome = _run_cold_worker(job_dir / "job.json", log, deadline)
+    if outcome == "timed out":
+        return Result(job.student, Status.TIMED_OUT, f"grading took longer than {deadline:.0f} s")
     result_path = job_dir / "result.json"
     if not result_path.exists():
         lines = [line for line in log_tail(log, 4000).splitlines() if line.strip()]
         last = lines[-1:] or ["no message"]
         return Result(job.student, Status.CRASHED, f"the grader's worker failed: {last[0][:200]}")
     return Result.from_json(result_path.read_text())
+
+
+def _run_cold_worker(job_json: Path, log: Path, deadline: float) -> str:
+    """``python -m autograder.worker JOB_JSON``: "ended" or "timed out" (then killed)."""
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", str(job_json)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # its own process group, so a timeout kills everything
+            env=worker_env(),
+        )
+        try:
+            process.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return "timed out"
+    return "ended"
 
 
 def _submission_time(entry: Entry | None):
@@ -443,13 +459,32 @@ def student_seed(seed: int | None, student: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def _run_local(todo, bundle_dir: Path, jobs: int):
-    """The local executor: ``run_job`` in a pool of threads, each running one worker process;
-    yields ``(key, record)`` as each job ends."""
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_job, job, bundle_dir, key[0]): key for job, key in todo}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+def _run_local(todo, bundle_dir: Path, jobs: int, warm_workers: bool = True):
+    """The local executor: ``run_job`` in a pool of threads, each with a warm worker
+    (:mod:`autograder.warm`) that forks one grader process per job (or, without
+    ``warm_workers``, starting a cold one); yields ``(key, record)`` as each job ends."""
+    idle = queue.SimpleQueue()
+    count = min(jobs, len(todo))
+    warm = [WarmWorker(worker_env()) if warm_workers else None for _ in range(count)]
+    for worker in warm:
+        idle.put(worker)
+
+    def run(job: GradingJob, workdir: Path) -> JobRecord:
+        worker = idle.get()
+        try:
+            return run_job(job, bundle_dir, workdir, warm=worker)
+        finally:
+            idle.put(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run, job, key[0]): key for job, key in todo}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        for worker in warm:
+            if worker is not None:
+                worker.close()
 
 
 def hidden_tests_version(source: Path) -> str:
@@ -484,6 +519,7 @@ def grade_class(
     broker: str | None = None,
     max_tries: int | None = None,
     lease: int | None = None,
+    warm_workers: bool = True,
 ) -> list[Result]:
     """Grade every submission of ``assignment``; see the module docstring for the outputs.
 
@@ -505,6 +541,7 @@ def grade_class(
     ``max_tries`` and ``lease`` it takes). Both run the same jobs and give the same records.
     Each submission's hidden-test inputs come from a fresh random seed, or, with ``seed``,
     from one derived from it and the student id, so a run can be repeated exactly.
+    ``warm_workers=False`` starts a cold worker process per job (the benchmark's baseline).
     """
     if executor not in ("local", "celery"):
         raise ValueError(f"executor must be 'local' or 'celery', got {executor!r}")
@@ -634,7 +671,7 @@ def grade_class(
                 )
                 todo.append((job, (work / f"job{i:04d}", entry, fingerprint)))
             if executor == "local":
-                arriving = _run_local(todo, bundle_dir, jobs)
+                arriving = _run_local(todo, bundle_dir, jobs, warm_workers)
             else:
                 from .distributed import run_celery
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -48,11 +47,11 @@ import nbformat
 
 from .jobs import FIXED_TIME, GradingJob, JobRecord, build_bundle, run_job, unpack_bundle
 from .records import Limits, Result, Status
+from .stage import ANSI
 
 VENV = "/opt/rnn-grader/venv"
 # what the grader and the kernel import, pinned to the versions of constraints.txt
 REQUIREMENTS = ("numpy", "matplotlib", "tqdm", "nbgrader", "ipykernel", "pytest", "nbval")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 SETUP_SH = f"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image.

@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,10 +136,12 @@ class JobRecord:
     files: dict = field(default_factory=dict)  # "feedback.html", "autograded.ipynb" -> bytes
 
 
-def run_job(job: GradingJob, bundle_dir: Path, workdir: Path) -> JobRecord:
-    """Grade one submission from an unpacked bundle, in ``workdir`` (which it fills)."""
+def run_job(job: GradingJob, bundle_dir: Path, workdir: Path, warm=None) -> JobRecord:
+    """Grade one submission from an unpacked bundle, in ``workdir`` (which it fills); its
+    worker process is forked by ``warm`` (:class:`autograder.warm.WarmWorker`) if given."""
     from .grade import run_worker
 
+    start = time.perf_counter()
     manifest = json.loads((bundle_dir / "bundle.json").read_text())
     if manifest.get("format") != BUNDLE_FORMAT or manifest.get("assignment") != job.assignment:
         raise ValueError(
@@ -167,7 +170,8 @@ def run_job(job: GradingJob, bundle_dir: Path, workdir: Path) -> JobRecord:
         check_runs_clean=job.check_runs_clean,
         isolation=job.isolation,
     )
-    result = run_worker(worker_job, workdir / "job" / "w", job.limits.deadline)
+    result = run_worker(worker_job, workdir / "job" / "w", job.limits.deadline, warm)
+    result.phases["job"] = time.perf_counter() - start  # all of it, the worker's start-up too
     files = {}
     for name, path in (("feedback.html", result.feedback), ("autograded.ipynb", result.autograded)):
         if path and Path(path).is_file():

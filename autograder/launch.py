@@ -20,7 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .sandbox import NOBODY, limit_resources, sandbox_argv, user_argv
+from .sandbox import NOBODY, die_with_parent, limit_resources, sandbox_argv, user_argv
 
 # What the kernel runs instead of ``-m ipykernel_launcher``: the same kernel, whose
 # stdout and stderr keep at most OUTPUT_CAP characters per request and drop the rest at once.
@@ -63,7 +63,11 @@ def main(argv: list[str]) -> None:
         "--user-only", type=int, metavar="PROCESSES", help="the user isolation, this many processes"
     )
     parser.add_argument("--uid", type=int, default=NOBODY, help="the kernel's uid when root")
+    parser.add_argument("--grader", type=int, help="the grader's pid: the kernel dies with it")
     args, kernel_options = parser.parse_known_args(argv)  # e.g. --HistoryManager.hist_file=...
+    # set here, before the exec (it is kept through it): a grader that dies while this
+    # process starts would otherwise leave bubblewrap's own --die-with-parent nothing to watch
+    die_with_parent(args.grader)
     workdir = args.workdir
     local = workdir / "connection.json"
     shutil.copy(args.connection_file, local)

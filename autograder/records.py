@@ -93,6 +93,11 @@ class Result:
     late_hours: float | None = None  # after the due date, when there is one and a time
     late_detail: str = ""  # how the penalty was computed, as the student's feedback says
     integrity: str = ""  # what in the notebook reaches outside its answers (autograder.integrity)
+    # where the time went, in seconds: "job" (all of it: the worker process from its start),
+    # "staging", "autograde" (nbgrader's step, which holds "kernel_start", "cells", the
+    # cells' run in the kernel, and "judge", the hidden tests), "feedback" and "runs_clean"
+    # (a second run of the notebook as submitted, where the graded run cannot tell)
+    phases: dict = field(default_factory=dict)
 
     @property
     def final_score(self) -> float:

@@ -8,8 +8,9 @@ taken from the submission:
 
 - every solution cell (by ``grade_id``) gets the student's source, or the
   release placeholder if the student's notebook has no such cell;
-- the student's own extra code cells (no nbgrader metadata) are kept, after
-  the answer they followed, since they may define helpers the answers use;
+- the student's own extra code cells (no nbgrader metadata, and not a copy of one of the
+  instructor's cells) are kept, after the answer they followed, since they may define
+  helpers the answers use;
 - everything else (instructions, setup, every test cell with its hidden
   tests) comes from the instructor's source.
 
@@ -34,6 +35,7 @@ HIDDEN_BLOCK = re.compile(
     r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M
 )
 HIDDEN_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) HIDDEN TESTS[ \t]*\n?", re.M)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # terminal colours in tracebacks
 
 
 class Ungradable(Exception):
@@ -43,6 +45,12 @@ class Ungradable(Exception):
         super().__init__(f"{status}: {reason}")
         self.status = status
         self.reason = reason
+
+
+def executed_code(source: str) -> str:
+    """A code cell's source as two runs are compared: blank lines around it and spaces at the
+    ends of its lines left out (they change nothing that runs)."""
+    return "\n".join(line.rstrip() for line in source.strip("\n").splitlines()).strip("\n")
 
 
 def nbgrader_meta(cell) -> dict:
@@ -197,6 +205,16 @@ def build_graded_notebook(source_path: Path, submission_path: Path):
     }
     answers, extras = student_answers(cells, solution_ids)
     recover_unlabelled(answers, extras, source.cells)
+    # the instructor's own plain code cells come from the source, where they stand; the
+    # student's unchanged copies of them are not extra cells (they would run twice, early)
+    given = {
+        executed_code(c.source)
+        for c in source.cells
+        if c.cell_type == "code" and not nbgrader_meta(c)
+    }
+    extras = {
+        at: [s for s in found if executed_code(s) not in given] for at, found in extras.items()
+    }
     graded = copy.deepcopy(source)
     new_cells = [nbformat.v4.new_code_cell(s) for s in extras.get(None, [])]
     for cell in source.cells:

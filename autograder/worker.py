@@ -26,13 +26,14 @@ from pathlib import Path
 import nbformat
 
 from .cgroups import Cgroup
-from .execute import STOPPED_ANSWERING
+from .execute import RUN_KEY, STOPPED_ANSWERING
 from .feedback import harden_file, student_view
 from .judge import CUT, FLOODED
 from .records import Job, Result, Status
 from .sandbox import (
     NOBODY,
     MemoryWatch,
+    die_with_parent,
     job_uid,
     limit_resources,
     lock_workdir,
@@ -41,14 +42,14 @@ from .sandbox import (
     user_argv,
 )
 from .stage import (
+    ANSI,
     Ungradable,
     build_graded_notebook,
+    executed_code,
     read_submission,
     release_notebook,
     total_points,
 )
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def log_tail(path: Path, size: int) -> str:
@@ -88,6 +89,7 @@ def _config(job: Job, course: Path, kernel_dir: Path):
     c.Execute.interrupt_on_timeout = True
     c.Execute.raise_on_iopub_timeout = False
     c.Execute.startup_timeout = 60
+    c.Execute.shutdown_kernel = "immediate"  # killed, not asked: nothing of it is kept
     c.CappedExecute.max_output_bytes = job.limits.max_output_bytes
     c.CappedExecute.max_notebook_output_bytes = job.limits.max_notebook_output_bytes
     c.CappedExecute.lock_folder = str(kernel_dir) if job.sandbox else ""
@@ -117,6 +119,7 @@ def _write_kernelspec(
     argv = [sys.executable, "-m", "autograder.launch", str(kernel_dir), str(job.limits.memory_mb)]
     argv += ["{connection_file}", "--disk-mb", str(job.limits.disk_mb)]
     argv += ["--output-cap", str(4 * job.limits.max_output_bytes)]  # 4x the grader's cut
+    argv += [f"--grader={os.getpid()}"]  # the kernel dies with this process
     argv += [f"--cgroup={procs}" for procs in (group.procs_files if group else [])]
     argv += [f"--package={package}"] if job.sandbox else ["--no-sandbox"]
     if job.sandbox and job.isolation == "user":
@@ -257,6 +260,36 @@ def _runs_clean(
     return done.returncode == 0, last
 
 
+def runs_clean_from_graded_run(submission: Path, run: dict) -> tuple[bool, str] | None:
+    """Whether the notebook runs top to bottom as submitted, told by the graded run, or None
+    where that run cannot tell.
+
+    The kernel of the graded run ran the student's answers and extra cells and every other
+    cell as released (the test cells without their hidden tests: the judge runs those in the
+    grader). Where that is, cell for cell, the code of the submitted notebook, the graded run
+    *was* a run of it top to bottom, and its errors are the ones ``pytest --nbval-lax`` would
+    find. Where the student changed, moved or deleted a cell that is not an answer (or uses
+    nbval's markers, which change what a run checks), only a run of the notebook itself
+    (:func:`_runs_clean`) can say.
+    """
+    if "ran" not in run:
+        return None
+    try:  # as nbval reads it
+        cells = nbformat.read(submission, as_version=4).cells
+    except Exception:  # not a notebook nbformat reads: the second run says what it can
+        return None
+    code = [c.source for c in cells if c.cell_type == "code" and c.source.strip()]
+    submitted = [executed_code(source) for source in code]
+    if submitted != run["ran"] or any("NBVAL_" in code for code in submitted):
+        return None
+    failed = len({index for index, _ in run["errors"]})
+    counts = f"{failed} failed, {len(submitted) - failed} passed" if failed else ""
+    if not failed:
+        return True, f"{len(submitted)} passed (the graded run's cells)"
+    index, message = run["errors"][0]
+    return False, f"{counts} (the graded run's cells; the first, cell {index}: {message})"
+
+
 def student_package(job: Job, work: Path) -> Path:
     """The kernel's course_pkg: the student edition's, with the answers of this submission as
     the student's own functions (what ``make check`` does in the edition), so that the
@@ -331,7 +364,10 @@ def _grade(job: Job, group, uid: int = NOBODY) -> Result:
     from nbgrader.apps import NbGraderAPI
 
     api = NbGraderAPI(config=_config(job, course, kernel_dir))
+    mark = time.perf_counter()
+    result.phases["staging"] = mark - start
     outcome = api.autograde(job.assignment, job.student, force=True, create=True)
+    result.phases["autograde"] = time.perf_counter() - mark
     autograded_path = course / "autograded" / job.student / job.assignment / notebook_name
     if not outcome["success"] or not autograded_path.exists():
         log = ANSI.sub("", outcome.get("log") or outcome.get("error") or "")
@@ -344,6 +380,9 @@ def _grade(job: Job, group, uid: int = NOBODY) -> Result:
 
     scores = _scores(api, job.assignment, job.student)
     autograded = nbformat.read(autograded_path, as_version=4)
+    run = autograded.metadata.pop(RUN_KEY, {})
+    result.phases.update(run.get("seconds", {}))
+    mark = time.perf_counter()
     result.status, result.reason = _failure_kind(autograded)
     _out_of_memory(result, job, group)
     result.questions = scores
@@ -364,24 +403,19 @@ def _grade(job: Job, group, uid: int = NOBODY) -> Result:
     if feedback["success"] and html.exists():
         harden_file(html)
         result.feedback = str(html)
+    result.phases["feedback"] = time.perf_counter() - mark
     if job.check_runs_clean:
-        result.runs_clean, result.runs_clean_detail = _runs_clean(job, work, group, package, uid)
+        told = runs_clean_from_graded_run(Path(job.submission), run)
+        if told is not None:
+            result.runs_clean, result.runs_clean_detail = told
+        else:  # the graded run ran other code than the notebook's: run it as submitted
+            mark = time.perf_counter()
+            result.runs_clean, result.runs_clean_detail = _runs_clean(
+                job, work, group, package, uid
+            )
+            result.phases["runs_clean"] = time.perf_counter() - mark
     result.seconds = time.perf_counter() - start
     return result
-
-
-def die_with_parent(parent: int | None) -> None:
-    """Be killed when the process that started this worker dies (a Celery worker killed
-    mid-job, say): no grading goes on unobserved, and the kernel dies with this worker
-    (bubblewrap's ``--die-with-parent``)."""
-    import ctypes
-    import signal
-
-    PR_SET_PDEATHSIG = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if parent is not None and os.getppid() != parent:  # it died before prctl took effect
-        os._exit(1)
 
 
 def main(argv: list[str]) -> None:

@@ -222,7 +222,7 @@ def test_gradebook_holds_the_merged_scores_and_survived_the_attack(graded):
 def test_regrading_gives_the_same_grades_and_checks_notebooks_run_as_submitted(graded):
     _, tmp, first, options = graded
     subset = tmp / "again"
-    for student in ("full", "blank", "partial", "monkeypatch", "corrupt_json"):
+    for student in ("full", "blank", "partial", "monkeypatch", "corrupt_json", "tampered_tests"):
         shutil.copytree(tmp / "sub" / student, subset / student)
     options = {k: v for k, v in options.items() if k != "grown_kib"}
     again = grade_class(
@@ -235,18 +235,40 @@ def test_regrading_gives_the_same_grades_and_checks_notebooks_run_as_submitted(g
             first[r.student].questions,
         )
     runs_clean = {r.student: r.runs_clean for r in again}
-    # the pytest --nbval-lax run of each notebook as submitted, in the sandbox
+    # whether each notebook runs top to bottom as submitted
     assert runs_clean == {
         "full": True,
         "blank": False,
         "partial": False,
-        "monkeypatch": True,  # its patches make every visible test pass in its own kernel
+        # its visible tests raise NameError (tanh is never defined), and it hides the
+        # tracebacks (showtraceback patched): a run that reads outputs (nbval-lax) saw none
+        # and said it runs clean; the graded run reads each cell's reply, which says error
+        "monkeypatch": False,
         "corrupt_json": None,
+        "tampered_tests": False,  # its blank answers raise
     }
+    # told by the graded run, whose kernel ran each notebook's own code, cell for cell; a
+    # second run (pytest --nbval-lax in the sandbox) only for the notebook whose test cells
+    # were rewritten, which the graded run did not run
+    second = {r.student for r in again if "runs_clean" in r.phases}
+    assert second == {"tampered_tests"}
+    detail = {r.student: r.runs_clean_detail for r in again}
+    full = nbformat.read(subset / "full" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    cells = [c for c in full.cells if c.cell_type == "code" and c.source.strip()]
+    assert detail["full"] == f"{len(cells)} passed (the graded run's cells)", detail["full"]
+    assert re.fullmatch(r"\d+ failed, \d+ passed in [\d.]+s", detail["tampered_tests"]), detail
     report = (tmp / "out2" / "report.txt").read_text()
     unclean = report.split("Do not run top to bottom as submitted:\n")[1].splitlines()
-    assert [line.split(":")[0].strip() for line in unclean] == ["blank", "partial"]
+    assert sorted(line.split(":")[0].strip() for line in unclean) == [
+        "blank",
+        "monkeypatch",
+        "partial",
+        "tampered_tests",
+    ]
+    assert "NameError: name 'tanh' is not defined" in detail["monkeypatch"], detail
     assert all(re.search(r"\d+ failed, \d+ passed", line) for line in unclean), unclean
+    blank = next(line for line in unclean if line.strip().startswith("blank"))
+    assert "the first, cell" in blank and "NotImplementedError" in blank, blank
 
 
 def test_shipped_sample_class_is_in_sync(tmp_path):

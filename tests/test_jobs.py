@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from autograder.grade import worker_env
 from autograder.jobs import GradingJob, build_bundle, run_job, sha256_of, unpack_bundle
 from autograder.records import Limits
+from autograder.warm import WarmWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "a1_unfolding"
@@ -66,16 +68,26 @@ def test_two_runs_of_one_job_give_the_same_record(bundle, tmp_path):
         check_runs_clean=False,
     )
     records = []
-    for worker in ("w1", "w2"):  # separate caches and folders, as on two machines
-        copy = tmp_path / worker / "incoming" / bundle.name
-        copy.parent.mkdir(parents=True)
-        shutil.copy(bundle, copy)
-        unpacked = unpack_bundle(copy, tmp_path / worker)
-        records.append(
-            run_job(GradingJob.from_json(job.to_json()), unpacked, tmp_path / worker / "job")
-        )
+    warm = WarmWorker(worker_env())
+    try:  # a cold worker process, then one forked by a warm worker
+        for worker, forker in (("w1", None), ("w2", warm)):  # separate caches and folders
+            copy = tmp_path / worker / "incoming" / bundle.name
+            copy.parent.mkdir(parents=True)
+            shutil.copy(bundle, copy)
+            unpacked = unpack_bundle(copy, tmp_path / worker)
+            again = GradingJob.from_json(job.to_json())
+            records.append(run_job(again, unpacked, tmp_path / worker / "job", forker))
+    finally:
+        warm.close()
     first, second = (asdict(r.result) for r in records)
     assert first.pop("seconds") > 0 and second.pop("seconds") > 0
+    phases = first.pop("phases"), second.pop("phases")  # where the time went differs
+    for spent in phases:
+        assert spent.keys() == {"job", "staging", "autograde", "kernel_start", "cells", "judge"} | {
+            "kernel_stop",
+            "feedback",
+        }
+        assert spent["job"] >= spent["autograde"] >= spent["cells"] + spent["judge"] > 0
     assert first == second
     assert (first["status"], first["score"], first["seed"]) == ("graded", 9.0, 1234)
     assert records[0].files.keys() == {"feedback.html", "autograded.ipynb"}
