@@ -36,7 +36,7 @@ help:
 	@echo "make sample-class  regenerate sample_class/ from the solutions"
 	@echo "make bench   both benchmarks below (not part of make test)"
 	@echo "make bench-speed    course_pkg against PyTorch and a textbook baseline"
-	@echo "make bench-grading  autograder throughput: 1 and all cores locally, and through Celery"
+	@echo "make bench-grading  grading time per submission and assignment; throughput locally and through Celery"
 	@echo "make lm      retrain the book's KJV character LSTM (about 45 minutes on one core)"
 	@echo "            and rewrite course_pkg/pretrained/kjv_lstm.npz"
 	@echo "make clean   remove the built book and caches (keeps .venv)"
