@@ -148,3 +148,37 @@ class Cgroup:
                 folder.rmdir()
             except OSError:
                 pass
+
+
+ORPHAN = re.compile(r"job-(\d+)-")  # the worker names each job's cgroup job-<its pid>-...
+
+
+def sweep_orphans() -> list[str]:
+    """Destroy the job cgroups whose grader process is gone, and what is left in them.
+
+    A grader that dies (killed with its Celery worker, say) cannot remove its kernel's
+    cgroup; its kernel dies with it, but a process caught starting at that moment (inside
+    bubblewrap, before it watches its parent) can be left, asleep. The next grader on the
+    machine clears such groups. Returns the names of the groups it removed.
+    """
+    version = 2 if (ROOT / "cgroup.controllers").is_file() else 1
+    parents = (
+        [ROOT / "rnn-grader"]
+        if version == 2
+        else [ROOT / controller / "rnn-grader" for controller in ("memory", "pids", "cpu")]
+    )
+    names = set()
+    for parent in parents:
+        try:
+            names |= {folder.name for folder in parent.iterdir() if folder.is_dir()}
+        except OSError:
+            continue
+    swept = []
+    for name in sorted(names):
+        match = ORPHAN.match(name)
+        if match is None or Path(f"/proc/{match[1]}").exists():
+            continue
+        folders = [parent / name for parent in parents if (parent / name).is_dir()]
+        Cgroup(folders, version).destroy()
+        swept.append(name)
+    return swept

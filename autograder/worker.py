@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .cgroups import Cgroup
+from .cgroups import Cgroup, sweep_orphans
 from .execute import RUN_KEY, STOPPED_ANSWERING
 from .feedback import harden_file, student_view
 from .judge import CUT, FLOODED
@@ -208,7 +208,8 @@ def _job_cgroup(job: Job, uid: int = NOBODY):
         return None
     if job.isolation not in ("bwrap", "user"):
         raise ValueError(f"isolation must be 'bwrap' or 'user', got {job.isolation!r}")
-    name = f"job-{os.getpid()}-{Path(job.workdir).name}"
+    sweep_orphans()  # groups of graders that died, with anything they left
+    name = f"job-{os.getpid()}-{Path(job.workdir).name}"  # cgroups.ORPHAN reads the pid
     limits = job.limits
     group = Cgroup.create(name, memory_mb=limits.memory_mb, processes=limits.processes)
     if group is None and job.isolation == "user":  # no namespace, no cgroup: watch it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -57,3 +58,24 @@ def test_where_there_are_no_cgroups_the_grader_falls_back(monkeypatch, tmp_path)
 def test_a_cgroup_name_is_checked():
     with pytest.raises(ValueError, match=r"cgroup name must be letters, digits, _ \. -, got 'a/b'"):
         Cgroup.create("a/b", memory_mb=64, processes=5)
+
+
+def test_groups_of_graders_that_died_are_swept_with_what_they_left():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a grader's pid that no longer runs
+    orphan = Cgroup.create(f"job-{gone.pid}-probe", memory_mb=64, processes=5)
+    alive = Cgroup.create(f"job-{os.getpid()}-probe", memory_mb=64, processes=5)
+    assert orphan is not None and alive is not None
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=orphan.attach
+    )
+    try:
+        swept = cgroups.sweep_orphans()
+        assert f"job-{gone.pid}-probe" in swept and f"job-{os.getpid()}-probe" not in swept
+        assert sleeper.wait(timeout=10) == -9  # what it held was killed
+        assert not any(folder.exists() for folder in orphan.folders)
+        assert all(folder.exists() for folder in alive.folders)  # a live grader's is kept
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        alive.destroy()
