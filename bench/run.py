@@ -9,17 +9,24 @@ textbook implementation in ``bench/textbook.py``. Also the peak memory of a
 training step against T, with and without truncated BPTT.
 
 Each ratio is the median over repeats of two times measured in the same
-repeat (the contenders take turns). The same course_pkg step is also timed
-in a fresh process that never imports torch, with its page faults, because
-torch's allocations change how glibc's allocator treats freed memory.
+repeat (the contenders take turns). Then each contender runs alone, as in a
+user's process: course_pkg in a fresh process that never imports torch
+(``--ours-alone``, with its page faults, because torch's allocations change
+how glibc's allocator treats freed memory) and PyTorch in a process of its
+own (``--torch-alone``), the two processes alternating ``ALONE_ROUNDS``
+times so that a slow spell of a shared machine hits both. Beside course_pkg
+alone runs its floor: exactly the matrix products the step needs, same
+shapes and dtype, into preallocated arrays (:func:`matrix_products`).
 
 Results go to ``bench/results.json`` (read by the book's appendix) and a
-table on standard output. Thread count: ``BENCH_THREADS`` (default 1), set
-for NumPy's BLAS by the Makefile before Python starts.
+table on standard output, with the targets of ``TARGETS``. Thread count:
+``BENCH_THREADS`` (default 1), set for NumPy's BLAS by the Makefile before
+Python starts.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
@@ -34,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 # the fused kernels: what the models run (the readable reference loops over the step functions)
+from course_pkg._fused._allocator import keep_freed_memory
 from course_pkg._fused.gru import gru_backward, gru_forward
 from course_pkg._fused.lstm import lstm_backward, lstm_forward
 from course_pkg._fused.rnn import rnn_backward, rnn_forward
@@ -51,6 +59,13 @@ WORKLOADS = [
     ("long", 16, 500, 128, 128),
 ]
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+ALONE_ROUNDS = 3  # alternating subprocesses, course_pkg alone and PyTorch alone
+# What a training step alone (in a user's process) should reach, float32, every cell
+TARGETS = {
+    "max_vs_torch_alone": {"main": 1.0, "char": 1.0},  # course_pkg alone / PyTorch alone
+    "min_floor_over_ours": {"main": 0.8},  # matrix-product floor / course_pkg alone
+    "max_faults_per_step": {"main": 50},  # page faults of one step after warm-up, alone
+}
 FUNCTIONS = {  # cell -> (sequence forward, sequence backward)
     "rnn": (rnn_forward, rnn_backward),
     "lstm": (lstm_forward, lstm_backward),
@@ -151,6 +166,60 @@ def textbook_step(cell, x, h0, params, dh):
     return lambda: fn(x, h0, *params, dh)
 
 
+def matrix_products(cell, N, T, D, H) -> list[tuple[int, int, int, int]]:
+    """The matrix products one training step needs, as ``(m, k, n, count)``: (m, k) @ (k, n).
+
+    Forward: the input projections of all steps, one product (T N, D) @ (D, gH), and
+    T recurrent products (N, H) @ (H, gH), g the number of gates. Backward: T
+    products back to h_{t-1}, and ``dx``, ``dWx`` and ``dWh`` one product each over
+    all steps. The GRU's recurrent products come in two parts because the reset
+    gate (``reset_after=False``, the benchmark's cell) multiplies h_{t-1} before
+    W_n: ``h W_rz`` then ``(r h) W_n`` forward, ``da_n W_n^T`` then ``da_rz W_rz^T``
+    backward, and ``dWh`` is two products, ``h^T da_rz`` and ``(r h)^T da_n``.
+    """
+    G = GATES[cell]
+    if cell == "gru":
+        forward = [(N, H, 2 * H, T), (N, H, H, T)]
+        back = [(N, H, H, T), (N, 2 * H, H, T)]
+        dWh = [(H, T * N, 2 * H, 1), (H, T * N, H, 1)]
+    else:
+        forward, back, dWh = [(N, H, G * H, T)], [(N, G * H, H, T)], [(H, T * N, G * H, 1)]
+    x_Wx, dx, dWx = (T * N, D, G * H, 1), (T * N, G * H, D, 1), (D, T * N, G * H, 1)
+    return [x_Wx, *forward, *back, dx, dWx, *dWh]
+
+
+def flops(products) -> int:
+    """Floating-point operations of ``products`` (a multiply and an add per term)."""
+    return sum(2 * m * k * n * count for m, k, n, count in products)
+
+
+def floor_step(products, dtype, rng):
+    """A function that computes ``products`` with ``np.matmul`` into preallocated arrays.
+
+    Its time is the floor of a training step: what the matrix products alone
+    cost at the step's shapes, with nothing else (no element-wise work, no
+    allocation).
+    """
+    # drawn in their dtype: a freed float64 temporary of megabytes would move glibc's
+    # adaptive mmap threshold, and with it the page faults of the step timed beside the floor
+    operands = [
+        (
+            rng.standard_normal((m, k), dtype=dtype),
+            rng.standard_normal((k, n), dtype=dtype),
+            np.empty((m, n), dtype=dtype),
+            count,
+        )
+        for m, k, n, count in products
+    ]
+
+    def step():
+        for a, b, out, count in operands:
+            for _ in range(count):
+                np.matmul(a, b, out=out)
+
+    return step
+
+
 def peak_memory(cell, N, T, D, H, chunk, dtype=np.float32) -> int:
     """Peak bytes allocated during one training step, BPTT truncated to ``chunk`` steps."""
     rng = np.random.default_rng(0)
@@ -183,28 +252,108 @@ def faults_per_call(fn, calls: int) -> float:
     return (minor_faults() - before) / calls
 
 
-def ours_alone(cell, name, dtype) -> dict:
-    """Time course_pkg in a fresh process that never imports torch (see ``--ours-alone``)."""
-    cmd = [sys.executable, __file__, "--ours-alone", cell, name, np.dtype(dtype).name]
+def alone(contender: str, cell, name, dtype) -> dict:
+    """Run ``--ours-alone`` or ``--torch-alone`` in a fresh process; its JSON line as a dict."""
+    cmd = [sys.executable, __file__, f"--{contender}-alone", cell, name, np.dtype(dtype).name]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
-def run_ours_alone(cell, name, dtype_name) -> None:
-    """Print the median time and page faults of one of our training steps, torch never imported.
+def workload_inputs(cell, name, dtype_name):
+    N, T, D, H = next(w[1:] for w in WORKLOADS if w[0] == name)
+    return make_inputs(cell, N, T, D, H, np.dtype(dtype_name).type, rng_for(name))
+
+
+def run_ours_alone(cell, name, dtype_name) -> dict:
+    """One of our training steps, torch never imported: times, page faults and the floor.
 
     PyTorch's own large allocations leave glibc's allocator keeping freed
     memory, so in the benchmark's process our arrays come back without
-    page faults; a process that only runs course_pkg gets them back from
-    the kernel, one page fault per 4 KiB page.
+    page faults; in a process that only runs course_pkg they would come back
+    from the kernel, one page fault per 4 KiB page, unless course_pkg keeps
+    them (``course_pkg._fused._allocator``). The floor (:func:`floor_step`)
+    takes turns with the step.
     """
     if "torch" in sys.modules:
         raise RuntimeError("--ours-alone must run in a process that has not imported torch")
-    N, T, D, H = next(w[1:] for w in WORKLOADS if w[0] == name)
-    x, h0, params, dh = make_inputs(cell, N, T, D, H, np.dtype(dtype_name).type, rng_for(name))
+    x, h0, params, dh = workload_inputs(cell, name, dtype_name)
+    N, T, D = x.shape
     step = ours(cell, x, h0, params, dh)
-    times = take_turns({"ours": step}, repeats_for(name))["ours"]
-    faults = faults_per_call(step, 5)
-    print(json.dumps({"ms": 1e3 * statistics.median(times), "faults_per_step": faults}))
+    products = matrix_products(cell, N, T, D, h0.shape[1])
+    floor = floor_step(products, x.dtype, np.random.default_rng(0))
+    times = take_turns({"ours": step, "floor": floor}, repeats_for(name))
+    return {
+        "ms": 1e3 * statistics.median(times["ours"]),
+        "floor_ms": 1e3 * statistics.median(times["floor"]),
+        "floor_over_ours": median_ratio(times["floor"], times["ours"]),
+        "floor_gflop": flops(products) / 1e9,
+        "faults_per_step": faults_per_call(step, 5),
+        "keeps_freed_memory": keep_freed_memory(),  # set by the first step above
+    }
+
+
+def run_torch_alone(cell, name, dtype_name) -> dict:
+    """PyTorch's training step in a process of its own (no course_pkg step ran in it)."""
+    x, h0, params, dh = workload_inputs(cell, name, dtype_name)
+    step = torch_step(cell, x, h0, params, dh)
+    return {"ms": 1e3 * statistics.median(take_turns({"torch": step}, repeats_for(name))["torch"])}
+
+
+def alone_rounds(cell, name, dtype, rounds: int = ALONE_ROUNDS) -> dict:
+    """Alternate ``rounds`` times course_pkg alone and PyTorch alone; medians over rounds.
+
+    Each ratio is the median over rounds of two times measured one after the
+    other; page faults are the worst round's.
+    """
+    runs = [
+        (alone("ours", cell, name, dtype), alone("torch", cell, name, dtype)) for _ in range(rounds)
+    ]
+    ours_runs = [o for o, _ in runs]
+
+    def med(key):
+        return statistics.median(o[key] for o in ours_runs)
+
+    return {
+        "ours_alone_ms": med("ms"),
+        "torch_alone_ms": statistics.median(t["ms"] for _, t in runs),
+        "ours_alone_vs_torch_alone": statistics.median(o["ms"] / t["ms"] for o, t in runs),
+        "ours_alone_faults_per_step": max(o["faults_per_step"] for o in ours_runs),
+        "floor_ms": med("floor_ms"),
+        "floor_gflop": ours_runs[0]["floor_gflop"],
+        "floor_over_ours_alone": med("floor_over_ours"),
+        "keeps_freed_memory": all(o["keeps_freed_memory"] for o in ours_runs),
+    }
+
+
+def check_targets(rows) -> list[dict]:
+    """Each target of ``TARGETS`` for each float32 row it concerns: value, limit, met."""
+    keys = {
+        "max_vs_torch_alone": "ours_alone_vs_torch_alone",
+        "min_floor_over_ours": "floor_over_ours_alone",
+        "max_faults_per_step": "ours_alone_faults_per_step",
+    }
+    checks = []
+    for target, limits in TARGETS.items():
+        for r in rows:
+            if r["dtype"] != "float32" or r["workload"] not in limits:
+                continue
+            value, limit = r[keys[target]], limits[r["workload"]]
+            met = value >= limit if target.startswith("min") else value <= limit
+            checks.append(
+                {"target": target, "workload": r["workload"], "cell": r["cell"],
+                 "value": value, "limit": limit, "met": met}
+            )  # fmt: skip
+    return checks
+
+
+def openblas_kernels() -> str | None:
+    """The CPU kernels NumPy's OpenBLAS chose when it loaded (such as "Haswell"), if it says."""
+    for lib in sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("*openblas*")):
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename"):
+            corename = getattr(ctypes.CDLL(str(lib)), name, None)
+            if corename is not None:
+                corename.restype = ctypes.c_char_p
+                return corename().decode()
+    return None
 
 
 def rng_for(name: str):
@@ -233,7 +382,7 @@ def main() -> None:
                     {"char": 15, "main": 5, "long": 3}[name],
                     warmup=0,
                 )
-                alone = ours_alone(cell, name, dtype)
+                alone = alone_rounds(cell, name, dtype)
                 rows.append(
                     {
                         "workload": name,
@@ -252,8 +401,7 @@ def main() -> None:
                             statistics.median(text["textbook"]) / statistics.median(times["torch"])
                         ),
                         "ours_faults_per_step": faults,
-                        "ours_alone_ms": alone["ms"],
-                        "ours_alone_faults_per_step": alone["faults_per_step"],
+                        **alone,
                         "torch_top_ops": torch_top_ops(torch_fn),
                     }
                 )
@@ -265,7 +413,11 @@ def main() -> None:
                     f"speedup {r['speedup_vs_textbook']:6.1f}x (torch's "
                     f"{r['torch_speedup_vs_textbook']:5.1f}x)  "
                     f"ours alone {r['ours_alone_ms']:8.2f} ms "
-                    f"({r['ours_alone_faults_per_step']:.0f} page faults per step)",
+                    f"({r['ours_alone_faults_per_step']:.0f} page faults per step)  "
+                    f"torch alone {r['torch_alone_ms']:8.2f} ms  "
+                    f"ratio alone {r['ours_alone_vs_torch_alone']:5.2f}  "
+                    f"floor {r['floor_ms']:8.2f} ms ({r['floor_gflop']:.3f} GFLOP, "
+                    f"floor/ours alone {r['floor_over_ours_alone']:4.2f})",
                     flush=True,
                 )
     memory = []
@@ -283,6 +435,12 @@ def main() -> None:
             f", truncated to 50 steps {memory[-1]['truncated50_bytes'] / 2**20:6.1f} MiB",
             flush=True,
         )
+    targets = check_targets(rows)
+    for c in targets:
+        print(
+            f"target {c['target']:20s} {c['workload']:5s} {c['cell']:4s} "
+            f"{c['value']:7.2f} (limit {c['limit']}): {'met' if c['met'] else 'MISSED'}"
+        )
     result = {
         "threads": THREADS,
         "numpy": np.__version__,
@@ -290,15 +448,20 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "openblas_kernels": openblas_kernels(),
+        "alone_rounds": ALONE_ROUNDS,
         "rows": rows,
+        "targets": targets,
         "memory": memory,
     }
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {RESULTS}")
 
 
+ALONE_MODES = {"--ours-alone": run_ours_alone, "--torch-alone": run_torch_alone}
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--ours-alone"]:
-        run_ours_alone(*sys.argv[2:5])
+    if sys.argv[1:2] and sys.argv[1] in ALONE_MODES:
+        print(json.dumps(ALONE_MODES[sys.argv[1]](*sys.argv[2:5])))
     else:
         main()

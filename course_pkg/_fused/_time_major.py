@@ -22,7 +22,9 @@ def gate_blocks(w, H: int):
            [2., 3.],
            [4., 5.]])
     """
-    return np.moveaxis(w.reshape(*w.shape[:-1], -1, H), -2, 0)
+    blocks = w.reshape(*w.shape[:-1], -1, H)  # (..., k, H)
+    gate_axis = blocks.ndim - 2
+    return blocks.transpose(gate_axis, *range(gate_axis), gate_axis + 1)
 
 
 def gate_inputs(x, Wx, b, scale):
@@ -43,10 +45,12 @@ def gate_inputs(x, Wx, b, scale):
         A new array, for the time loop to add to and activate in place.
     """
     scale = np.asarray(scale, dtype=x.dtype).reshape(-1, 1, 1)  # (k, 1, 1)
-    H = b.shape[0] // scale.shape[0]
-    gates = np.matmul(x.transpose(1, 0, 2), (gate_blocks(Wx, H) * scale)[:, None])
-    gates += gate_blocks(b, H)[:, None, None] * scale[:, None]
-    return gates
+    k, H = scale.shape[0], b.shape[0] // scale.shape[0]
+    N, T, D = x.shape
+    x_rows = x.transpose(1, 0, 2).reshape(T * N, D)  # time-major rows
+    gates = np.matmul(x_rows, gate_blocks(Wx, H) * scale)  # (k, T N, H): k products
+    gates += gate_blocks(b, H)[:, None] * scale
+    return gates.reshape(k, T, N, H)
 
 
 def input_gradients(x, Wx, delta):
@@ -72,8 +76,9 @@ def input_gradients(x, Wx, delta):
     T, N, K = delta.shape
     D = x.shape[2]
     flat = delta.reshape(T * N, K)  # rows in time order
-    dx = np.ascontiguousarray((flat @ Wx.T).reshape(T, N, D).transpose(1, 0, 2))
-    dWx = x.transpose(1, 0, 2).reshape(T * N, D).T @ flat
+    dx = np.ascontiguousarray(np.dot(flat, Wx.T).reshape(T, N, D).transpose(1, 0, 2))
+    # np.dot, not matmul: NumPy's matmul leaves BLAS for a one-row product (T N = 1)
+    dWx = np.dot(x.transpose(1, 0, 2).reshape(T * N, D).T, flat)
     return dx, dWx, flat.sum(axis=0)
 
 
@@ -95,9 +100,5 @@ def previous_state_gradient(h0, h, delta):
     """
     T, N, K = delta.shape
     H = h0.shape[1]
-    if T == 0:
-        return np.zeros((H, K), dtype=delta.dtype)
-    dW = h0.T @ delta[0]
-    if T > 1:  # h_{t-1} for t = 2..T is h_1..h_{T-1}
-        dW += h[:-1].reshape((T - 1) * N, H).T @ delta[1:].reshape((T - 1) * N, K)
-    return dW
+    h_prev = np.concatenate([h0[None], h])[:T].reshape(T * N, H)  # h_0..h_{T-1}
+    return np.dot(h_prev.T, delta.reshape(T * N, K))

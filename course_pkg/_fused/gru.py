@@ -11,6 +11,7 @@ import numpy as np
 
 from .._validate import check_cache, check_grad
 from ..gru import GRUCache, _check_params
+from ._allocator import keep_freed_memory
 from ._time_major import gate_blocks, gate_inputs, input_gradients
 
 
@@ -26,6 +27,7 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, reset_after=False):
     :math:`(1 + \tanh(a/2))/2` with their weights halved beforehand.
     """
     x, h0, Wx, Wh, bx, bh, reset_after = _check_params(x, h0, Wx, Wh, bx, bh, reset_after, x_ndim=3)
+    keep_freed_memory()
     N, T, _ = x.shape
     H = h0.shape[1]
     scale = (0.5, 0.5, 1.0)  # r, z, n: the sigmoid gates' pre-activations are halved
@@ -77,6 +79,7 @@ def gru_backward(dh, cache):
     """
     check_cache("cache", cache, GRUCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
+    keep_freed_memory()
     N, T, H = dh.shape
     reset_after = cache.reset_after
     # (T, N, H) views; each step is a contiguous block when the cache comes from gru_forward
@@ -98,16 +101,14 @@ def gru_backward(dh, cache):
         h_prev = h[t - 1] if t else cache.h0
         # local derivative (sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2) times
         # what the gate multiplies, times dh_t
-        np.subtract(1.0, z[t], out=da_z)
-        da_z *= z[t]
-        np.subtract(h_prev, n[t], out=tmp)
-        da_z *= tmp
-        da_z *= dh_t
+        np.subtract(1.0, z[t], out=tmp)
+        tmp *= dh_t  # (1 - z) dh_t, a factor of both da_n and da_z (sigma' = z (1 - z))
         np.multiply(n[t], n[t], out=da_n)
         np.subtract(1.0, da_n, out=da_n)
-        np.subtract(1.0, z[t], out=tmp)
         da_n *= tmp
-        da_n *= dh_t
+        np.subtract(h_prev, n[t], out=da_z)
+        da_z *= z[t]
+        da_z *= tmp
         # the reset gate is reached through n
         if reset_after:
             np.multiply(da_n, hn[t], out=drh)
@@ -133,13 +134,13 @@ def gru_backward(dh, cache):
     dx, dWx, dbx = input_gradients(cache.x, cache.Wx, da)
     da_flat = da.reshape(T * N, 3 * H)  # rows in time order
     h_prev = np.concatenate([cache.h0[None], h])[:T].reshape(T * N, H)  # h_0..h_{T-1}
-    dWh_rz = h_prev.T @ da_flat[:, : 2 * H]
+    dWh_rz = np.dot(h_prev.T, da_flat[:, : 2 * H])
     if reset_after:
         dahn = dahn.reshape(T * N, H)
-        dWh = np.concatenate([dWh_rz, h_prev.T @ dahn], axis=1)
+        dWh = np.concatenate([dWh_rz, np.dot(h_prev.T, dahn)], axis=1)
         dbh = np.concatenate([dbx[: 2 * H], dahn.sum(axis=0)])
     else:
         rh = r.reshape(T * N, H) * h_prev  # what Wh_n multiplied
-        dWh = np.concatenate([dWh_rz, rh.T @ da_flat[:, 2 * H :]], axis=1)
+        dWh = np.concatenate([dWh_rz, np.dot(rh.T, da_flat[:, 2 * H :])], axis=1)
         dbh = dbx.copy()  # bh enters exactly where bx does
     return dx, dh_t, dWx, dWh, dbx, dbh

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._validate import check_cache, check_grad
 from ..rnn import RNNCache, _check_params
+from ._allocator import keep_freed_memory
 from ._time_major import input_gradients, previous_state_gradient
 
 
@@ -21,6 +22,7 @@ def rnn_forward(x, h0, U, W, b):
     time-major (T, N, H) buffer, and ``h`` is returned as an (N, T, H) view.
     """
     x, h0, U, W, b = _check_params(x, h0, U, W, b, x_ndim=3)
+    keep_freed_memory()
     N, T, _ = x.shape
     H = h0.shape[1]
     h = np.matmul(x.transpose(1, 0, 2), U)  # (T, N, H): input projections of all steps
@@ -45,6 +47,7 @@ def rnn_backward(dh, cache):
     """
     check_cache("cache", cache, RNNCache)
     dh = check_grad("dh", dh, cache.h.shape, cache.h.dtype)
+    keep_freed_memory()
     N, T, H = dh.shape
     h = cache.h.transpose(1, 0, 2)  # (T, N, H); contiguous steps when it comes from rnn_forward
     W_T = np.ascontiguousarray(cache.W.T)
