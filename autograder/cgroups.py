@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("memory", "pids", "cpu")  # v1: one hierarchy each, in this order
+
+
+def _version() -> int:
+    return 2 if (ROOT / "cgroup.controllers").is_file() else 1
 
 
 def _write(path: Path, value: str) -> bool:
@@ -49,11 +54,11 @@ class Cgroup:
         memory = str(memory_mb * 1024 * 1024)
         period = 100_000
         quota = str(int(cpus * period))
-        if (ROOT / "cgroup.controllers").is_file():  # v2
+        if _version() == 2:
             parent = ROOT / "rnn-grader"
             try:
                 parent.mkdir(exist_ok=True)
-                for controller in ("memory", "pids", "cpu"):
+                for controller in CONTROLLERS:
                     _write(ROOT / "cgroup.subtree_control", f"+{controller}")
                     _write(parent / "cgroup.subtree_control", f"+{controller}")
                 folder = parent / name
@@ -75,7 +80,7 @@ class Cgroup:
             return group
         folders = []
         try:
-            for controller in ("memory", "pids", "cpu"):
+            for controller in CONTROLLERS:
                 if not (ROOT / controller / "cgroup.procs").exists():
                     raise OSError(f"no {controller} cgroup hierarchy")
                 folder = ROOT / controller / "rnn-grader" / name
@@ -161,11 +166,11 @@ def sweep_orphans() -> list[str]:
     bubblewrap, before it watches its parent) can be left, asleep. The next grader on the
     machine clears such groups. Returns the names of the groups it removed.
     """
-    version = 2 if (ROOT / "cgroup.controllers").is_file() else 1
+    version = _version()
     parents = (
         [ROOT / "rnn-grader"]
         if version == 2
-        else [ROOT / controller / "rnn-grader" for controller in ("memory", "pids", "cpu")]
+        else [ROOT / controller / "rnn-grader" for controller in CONTROLLERS]
     )
     names = set()
     for parent in parents:

@@ -187,7 +187,7 @@ class JudgedExecute(CappedExecute):
         reply, which a cut output cannot hide; a timeout's reply is an error too)."""
         super().on_cell_executed(**kwargs)
         content = kwargs["execute_reply"]["content"]
-        if content.get("status") == "error" and hasattr(self, "_errors"):
+        if content.get("status") == "error":
             message = f"{content.get('ename', '')}: {content.get('evalue', '')}".strip(": ")
             self._errors.append([kwargs["cell_index"], ANSI.sub("", message)[:200]])
 

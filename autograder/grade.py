@@ -142,10 +142,10 @@ def run_worker(job: Job, job_dir: Path, deadline: float, warm: WarmWorker | None
     os.chmod(job_dir.parent, 0o711)  # the job's folder: the kernel passes through to its own
     (job_dir / "job.json").write_text(json.dumps(asdict(job)))
     log = job_dir / "worker.log"  # a file, never a pipe this process would have to hold
-    outcome = warm.run(job_dir / "job.json", log, deadline) if warm is not None else None
-    if outcome is None:
-        outcome = _run_cold_worker(job_dir / "job.json", log, deadline)
-    if outcome == "timed out":
+    in_time = warm.run(job_dir / "job.json", log, deadline) if warm is not None else None
+    if in_time is None:
+        in_time = _run_cold_worker(job_dir / "job.json", log, deadline)
+    if not in_time:
         return Result(job.student, Status.TIMED_OUT, f"grading took longer than {deadline:.0f} s")
     result_path = job_dir / "result.json"
     if not result_path.exists():
@@ -155,8 +155,9 @@ def run_worker(job: Job, job_dir: Path, deadline: float, warm: WarmWorker | None
     return Result.from_json(result_path.read_text())
 
 
-def _run_cold_worker(job_json: Path, log: Path, deadline: float) -> str:
-    """``python -m autograder.worker JOB_JSON``: "ended" or "timed out" (then killed)."""
+def _run_cold_worker(job_json: Path, log: Path, deadline: float) -> bool:
+    """``python -m autograder.worker JOB_JSON``: whether it ended within ``deadline`` seconds
+    (else it was killed)."""
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", str(job_json)],
@@ -170,8 +171,8 @@ def _run_cold_worker(job_json: Path, log: Path, deadline: float) -> str:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            return "timed out"
-    return "ended"
+            return False
+    return True
 
 
 def _submission_time(entry: Entry | None):

@@ -95,7 +95,8 @@ class Result:
     integrity: str = ""  # what in the notebook reaches outside its answers (autograder.integrity)
     # where the time went, in seconds: "job" (all of it: the worker process from its start),
     # "staging", "autograde" (nbgrader's step, which holds "kernel_start", "cells", the
-    # cells' run in the kernel, and "judge", the hidden tests), "feedback" and "runs_clean"
+    # cells' run in the kernel, "judge", the hidden tests, and "kernel_stop"), "feedback"
+    # and "runs_clean"
     # (a second run of the notebook as submitted, where the graded run cannot tell)
     phases: dict = field(default_factory=dict)
 

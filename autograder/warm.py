@@ -163,9 +163,10 @@ class WarmWorker:
         )
         self.lines = Lines(self.process.stdout.fileno())
 
-    def run(self, job_json: Path, log: Path, deadline: float) -> str | None:
-        """Run one job: "ended", "timed out" (killed at ``deadline`` seconds), "lost" (the warm
-        worker died while the job ran), or None if no warm worker could take it."""
+    def run(self, job_json: Path, log: Path, deadline: float) -> bool | None:
+        """Run one job: whether it ended within ``deadline`` seconds (else it was killed; a
+        warm worker that died while the job ran ends it too), or None if no warm worker could
+        take it."""
         if self.process is None or self.process.poll() is not None:
             self.close()
             self._start()
@@ -187,8 +188,8 @@ class WarmWorker:
             except OSError:
                 pass
             self.lines.read(30)
-            return "timed out"
-        return "ended" if ended.startswith("ended ") else "lost"
+            return False
+        return True
 
     def close(self) -> None:
         if self.process is None:

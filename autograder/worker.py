@@ -284,10 +284,10 @@ def runs_clean_from_graded_run(submission: Path, run: dict) -> tuple[bool, str] 
     if submitted != run["ran"] or any("NBVAL_" in code for code in submitted):
         return None
     failed = len({index for index, _ in run["errors"]})
-    counts = f"{failed} failed, {len(submitted) - failed} passed" if failed else ""
     if not failed:
         return True, f"{len(submitted)} passed (the graded run's cells)"
     index, message = run["errors"][0]
+    counts = f"{failed} failed, {len(submitted) - failed} passed"
     return False, f"{counts} (the graded run's cells; the first, cell {index}: {message})"
 
 
