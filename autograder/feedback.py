@@ -93,6 +93,59 @@ def harden_file(path) -> None:
     path.write_text(harden_html(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
+# a one-pixel PNG: the sample page of prime_feedback_page shows an image as plots do
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAA"
+    "BJRU5ErkJggg=="
+)
+
+
+def prime_feedback_page() -> str:
+    """Render a sample feedback page as nbgrader's ``generate_feedback`` renders a student's
+    (its ``feedback`` template, HTML sanitized as the grader configures it).
+
+    A warm worker (:mod:`autograder.warm`) does this once, so that every grader it forks
+    finds compiled what each page would otherwise compile again: the templates' and the
+    Markdown parser's regular expressions and the page's CSS selectors. Returns the page.
+    """
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.sanitize_html = True
+    app = GenerateFeedback(coursedir=CourseDirectory(), config=config)
+    exporter = HTMLExporter(parent=app, config=app.config)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor, enabled=True)
+    answer = {"solution": True, "grade": False, "grade_id": "answer", "comment": "*Close*"}
+    test = {"grade": True, "solution": False, "grade_id": "check", "points": 1, "score": 0.5}
+    outputs = [
+        new_output("stream", name="stdout", text="a line\n"),
+        new_output("execute_result", data={"text/plain": "0.5"}, execution_count=1),
+        new_output(
+            "display_data",
+            data={"image/png": PIXEL, "text/plain": "<Figure>"},
+            metadata={"image/png": {"alt": "a plot"}},  # none would be a logged warning
+        ),
+        new_output("error", ename="AssertionError", evalue="no", traceback=["\x1b[31mno\x1b[0m"]),
+    ]
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("# A title\n\nSome *text*, `code`, $x^2$ and a [link](#check)."),
+            new_code_cell("def f(x):\n    return x", metadata={"nbgrader": answer}),
+            new_code_cell("print(f(1))", outputs=outputs, metadata={"nbgrader": test}),
+        ],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+    resources = {"nbgrader": {"score": 0.5, "max_score": 1, "late_penalty": 0}}
+    page, _ = exporter.from_notebook_node(notebook, resources)
+    return page
+
+
 class HideHiddenTests(Preprocessor):
     """nbgrader's ``generate_feedback`` step that removes hidden tests (see the module doc)."""
 

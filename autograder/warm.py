@@ -25,6 +25,7 @@ coordinator starts a cold worker for that job instead.
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
@@ -85,36 +86,25 @@ def _grader(job_json: str, log: str, warm: int) -> None:
 def _warm_up() -> None:
     """What every grading imports and builds before it starts, done once: the forked graders
     find it ready (and share its pages)."""
-    import nbformat
-    import nbgrader.api
-    import nbgrader.apps
-    import nbgrader.preprocessors
-    import sqlalchemy.orm
-    from nbconvert.exporters import HTMLExporter
-
-    import course_pkg.checks  # noqa: F401
-
-    from . import edition, execute, judge  # noqa: F401
-
-    sqlalchemy.orm.configure_mappers()  # the gradebook's tables (nbgrader.api)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
-    nbformat.validate(notebook)  # compiles the notebook schema's validator
-    HTMLExporter().from_notebook_node(notebook)  # loads the feedback page's machinery
-    del nbgrader.api
-
-
-def serve() -> None:
-    """The warm worker's loop (``python -m autograder.warm``)."""
-    parent = os.environ.get("AUTOGRADER_PARENT")
-    die_with_parent(int(parent) if parent else None)
-    # what every grading imports, once (the forked graders share these pages)
     import nbgrader.apps
     import nbgrader.preprocessors  # noqa: F401
 
     import course_pkg.checks  # noqa: F401
 
     from . import edition, execute, judge  # noqa: F401
+    from .feedback import prime_feedback_page
 
+    prime_feedback_page()
+    # what exists now stays out of the collector's reach: a grader's collections would
+    # otherwise write to (and so copy) every page of it
+    gc.freeze()
+
+
+def serve() -> None:
+    """The warm worker's loop (``python -m autograder.warm``)."""
+    parent = os.environ.get("AUTOGRADER_PARENT")
+    die_with_parent(int(parent) if parent else None)
+    _warm_up()
     commands = Lines(0)
     while True:
         line = commands.read(None)

@@ -463,5 +463,14 @@ ALONE_MODES = {"--ours-alone": run_ours_alone, "--torch-alone": run_torch_alone}
 if __name__ == "__main__":
     if sys.argv[1:2] and sys.argv[1] in ALONE_MODES:
         print(json.dumps(ALONE_MODES[sys.argv[1]](*sys.argv[2:5])))
-    else:
+    elif not sys.argv[1:]:
         main()
+    else:  # --help, or arguments it does not take: say what it does instead of running
+        print(__doc__)
+        print(
+            "usage: python bench/run.py            the whole benchmark (make bench-speed)\n"
+            "       python bench/run.py --ours-alone | --torch-alone CELL WORKLOAD DTYPE\n"
+            "           one contender alone, as JSON (CELL rnn, lstm or gru; WORKLOAD "
+            f"{', '.join(w[0] for w in WORKLOADS)}; DTYPE float32 or float64)"
+        )
+        sys.exit(0 if sys.argv[1] in ("-h", "--help") else 2)

@@ -227,3 +227,16 @@ def test_ours_alone_reports_its_step_the_floor_and_page_faults():
 def test_torch_alone_reports_its_step():
     result = run_alone_mode("--torch-alone")
     assert set(result) == {"ms"} and result["ms"] > 0
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["--threads", "2"], 2)])
+def test_arguments_it_does_not_take_print_its_usage_instead_of_running(argv, code):
+    """The whole benchmark takes minutes and rewrites results.json: never by mistake."""
+    bench = Path(bench_run.__file__)
+    run = subprocess.run(
+        [sys.executable, str(bench), *argv], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == code
+    assert "usage: python bench/run.py" in run.stdout
+    assert "--ours-alone | --torch-alone CELL WORKLOAD DTYPE" in run.stdout
+    assert "ours alone" not in run.stdout  # no row of the benchmark ran
