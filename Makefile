@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu release constraints venv clean help sysdeps grade gradescope export grade-sample sample-class feedback formgrader student-edition lm
+.PHONY: bench bench-speed bench-grading test book browser lint format unit nbval solutions other-cpu avx512-cpu release constraints venv clean help sysdeps grade gradescope export grade-sample sample-class feedback formgrader student-edition lm
 
 help:
 	@echo "make test    lint + format check + every test (what CI runs)"
@@ -22,6 +22,7 @@ help:
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 	@echo "make solutions    run every solution notebook top to bottom (pytest --nbval-lax)"
 	@echo "make other-cpu    nbval and solutions again with another CPU's OpenBLAS kernels ($(OTHER_CPU))"
+	@echo "make avx512-cpu   nbval and solutions again with OpenBLAS's AVX-512 kernels ($(AVX512_CPU)), where the CPU has AVX-512"
 	@echo "make release      regenerate assignments/ from solutions/ with nbgrader"
 	@echo "make grade ASSIGNMENT=a1_unfolding [SUBMISSIONS=dir-or-zip] [ROSTER=csv] [RESUME=1]"
 	@echo "                   [STUDENT='id1 id2'] regrade only them; [PATTERN=regex] other platforms"
@@ -81,6 +82,18 @@ OTHER_NUMPY_OFF ?= X86_V3 X86_V4 AVX512_ICL AVX512_SPR
 other-cpu: $(STAMP)
 	OPENBLAS_CORETYPE=$(OTHER_CPU) NPY_DISABLE_CPU_FEATURES="$(OTHER_NUMPY_OFF)" \
 	  $(MAKE) --no-print-directory nbval solutions
+
+# And as on a CPU with AVX-512 (OpenBLAS's SkylakeX kernels, which an Intel AVX-512
+# machine gets; this project's AMD Zen 5 machines get Haswell's), where this CPU has
+# what those kernels use: elsewhere they would stop at the first instruction it lacks.
+AVX512_CPU ?= SkylakeX
+AVX512_FLAGS := avx512f avx512cd avx512bw avx512dq avx512vl
+avx512-cpu: $(STAMP)
+	@if (for f in $(AVX512_FLAGS); do grep -qw $$f /proc/cpuinfo || exit 1; done); then \
+	  OPENBLAS_CORETYPE=$(AVX512_CPU) $(MAKE) --no-print-directory nbval solutions; \
+	else \
+	  echo "avx512-cpu: NOT CHECKED: this CPU lacks one of $(AVX512_FLAGS)"; \
+	fi
 
 # nbgrader runs the `alembic` executable, so the venv's bin must be on PATH
 release: $(STAMP)
@@ -145,7 +158,7 @@ sample-class: $(STAMP)
 	$(BIN)/python -m autograder sample a1_unfolding sample_class/a1_unfolding
 
 # Every check, each stage timed.
-TEST_STAGES := lint unit solutions nbval other-cpu browser
+TEST_STAGES := lint unit solutions nbval other-cpu avx512-cpu browser
 test: sysdeps $(STAMP)
 	@set -e; for stage in $(TEST_STAGES); do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
