@@ -252,10 +252,13 @@ def faults_per_call(fn, calls: int) -> float:
     return (minor_faults() - before) / calls
 
 
-def alone(contender: str, cell, name, dtype) -> dict:
-    """Run ``--ours-alone`` or ``--torch-alone`` in a fresh process; its JSON line as a dict."""
+def alone(contender: str, cell, name, dtype, kernels: str | None = None) -> dict:
+    """Run ``--ours-alone`` or ``--torch-alone`` in a fresh process; its JSON line as a dict.
+    ``kernels``: the OpenBLAS kernels it loads (``OPENBLAS_CORETYPE``) instead of its choice."""
     cmd = [sys.executable, __file__, f"--{contender}-alone", cell, name, np.dtype(dtype).name]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    env = dict(os.environ, OPENBLAS_CORETYPE=kernels) if kernels else None
+    run = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(run.stdout)
 
 
 def workload_inputs(cell, name, dtype_name):
@@ -288,6 +291,7 @@ def run_ours_alone(cell, name, dtype_name) -> dict:
         "floor_gflop": flops(products) / 1e9,
         "faults_per_step": faults_per_call(step, 5),
         "keeps_freed_memory": keep_freed_memory(),  # set by the first step above
+        "kernels": openblas_kernels(),
     }
 
 
@@ -356,6 +360,43 @@ def openblas_kernels() -> str | None:
     return None
 
 
+# OpenBLAS's AVX-512 kernels, and the CPU features they use
+AVX512_KERNELS = "SkylakeX"
+AVX512_FEATURES = {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}
+
+
+def cpu_features() -> set[str]:
+    """The CPU's feature flags as Linux lists them (empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return next((set(line.split(":", 1)[1].split()) for line in text.splitlines()
+                 if line.startswith("flags")), set())  # fmt: skip
+
+
+def stronger_kernels(chosen: str | None, features: set[str]) -> str | None:
+    """OpenBLAS's AVX-512 kernels where the CPU has what they use but OpenBLAS chose older
+    ones (the OpenBLAS of NumPy 2.4 takes AMD's Zen 5 for a Haswell: OpenBLAS#6029);
+    else None."""
+    if chosen is None or chosen.lower() in ("skylakex", "cooperlake", "sapphirerapids"):
+        return None
+    return AVX512_KERNELS if AVX512_FEATURES <= features else None
+
+
+def with_stronger_kernels(cell, name, dtype, kernels: str, torch_alone_ms: float) -> dict:
+    """course_pkg alone and its floor, ``ALONE_ROUNDS`` times, with ``kernels`` forced."""
+    runs = [alone("ours", cell, name, dtype, kernels=kernels) for _ in range(ALONE_ROUNDS)]
+    ours = statistics.median(r["ms"] for r in runs)
+    return {
+        "kernels": runs[0]["kernels"],
+        "ours_alone_ms": ours,
+        "floor_ms": statistics.median(r["floor_ms"] for r in runs),
+        "floor_over_ours_alone": statistics.median(r["floor_over_ours"] for r in runs),
+        "ours_alone_vs_torch_alone": ours / torch_alone_ms,
+    }
+
+
 def rng_for(name: str):
     return np.random.default_rng(sum(map(ord, name)))
 
@@ -406,6 +447,11 @@ def main() -> None:
                     }
                 )
                 r = rows[-1]
+                stronger = stronger_kernels(openblas_kernels(), cpu_features())
+                if stronger and name == "main" and dtype is np.float32:
+                    r["stronger_kernels"] = with_stronger_kernels(
+                        cell, name, dtype, stronger, r["torch_alone_ms"]
+                    )
                 print(
                     f"{name:5s} {cell:4s} {r['dtype']:7s} ours {r['ours_ms']:8.2f} ms  "
                     f"torch {r['torch_ms']:8.2f} ms  ratio {r['vs_torch']:5.2f}  "
@@ -420,6 +466,15 @@ def main() -> None:
                     f"floor/ours alone {r['floor_over_ours_alone']:4.2f})",
                     flush=True,
                 )
+                if "stronger_kernels" in r:
+                    k = r["stronger_kernels"]
+                    print(
+                        f"      with OpenBLAS's {k['kernels']} kernels: ours alone "
+                        f"{k['ours_alone_ms']:8.2f} ms  ratio alone "
+                        f"{k['ours_alone_vs_torch_alone']:5.2f}  floor {k['floor_ms']:8.2f} ms "
+                        f"(floor/ours alone {k['floor_over_ours_alone']:4.2f})",
+                        flush=True,
+                    )
     memory = []
     for T in (50, 100, 200, 400, 800):
         memory.append(

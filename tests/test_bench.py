@@ -214,7 +214,7 @@ def test_ours_alone_reports_its_step_the_floor_and_page_faults():
     result = run_alone_mode("--ours-alone")
     assert set(result) == {
         "ms", "floor_ms", "floor_over_ours", "floor_gflop", "faults_per_step",
-        "keeps_freed_memory",
+        "keeps_freed_memory", "kernels",
     }  # fmt: skip
     assert result["ms"] > 0 and result["floor_ms"] > 0
     assert 0 < result["floor_over_ours"]
@@ -240,3 +240,31 @@ def test_arguments_it_does_not_take_print_its_usage_instead_of_running(argv, cod
     assert "usage: python bench/run.py" in run.stdout
     assert "--ours-alone | --torch-alone CELL WORKLOAD DTYPE" in run.stdout
     assert "ours alone" not in run.stdout  # no row of the benchmark ran
+
+
+def test_the_cpu_features_are_the_ones_linux_lists():
+    features = bench_run.cpu_features()
+    assert ("sse2" in features) is (platform.machine() == "x86_64")
+
+
+@pytest.mark.parametrize(
+    ("chosen", "features", "expected"),
+    [
+        ("Haswell", bench_run.AVX512_FEATURES | {"avx2"}, "SkylakeX"),  # Zen 5, misread
+        ("Zen", bench_run.AVX512_FEATURES, "SkylakeX"),
+        ("Haswell", {"avx2", "avx512f"}, None),  # not all that SkylakeX's kernels use
+        ("SkylakeX", bench_run.AVX512_FEATURES, None),  # chosen already
+        ("Cooperlake", bench_run.AVX512_FEATURES, None),  # chosen better
+        (None, bench_run.AVX512_FEATURES, None),  # no OpenBLAS that says
+    ],
+)
+def test_stronger_kernels_only_where_the_cpu_runs_them_and_openblas_chose_older(
+    chosen, features, expected
+):
+    assert bench_run.stronger_kernels(chosen, features) == expected
+
+
+def test_a_contender_alone_loads_the_kernels_it_is_given():
+    forced = bench_run.alone("ours", "rnn", "char", np.float32, kernels="SandyBridge")
+    assert forced["kernels"].lower() == "sandybridge"
+    assert forced["ms"] > 0 and forced["floor_ms"] > 0
