@@ -35,8 +35,10 @@ from __future__ import annotations
 import atexit
 import base64
 import os
+import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -212,6 +214,43 @@ def run_worker_process(
     app.worker_main([*argv, "--loglevel=INFO", "--without-gossip", "--without-mingle"])
 
 
+NO_WORKER = (
+    "no Celery worker takes grading tasks (queue {queue}) at {broker}: {waiting} submission(s) "
+    "wait for one. Start workers with: python -m autograder worker --broker URL "
+    "(see the instructor guide, 'Grading on several machines')"
+)
+
+
+def redacted(url: str) -> str:
+    """A broker URL fit to print: its password replaced by ``***``."""
+    return re.sub(r"(//[^/@]*?:)[^/@]*@", r"\1***@", url)
+
+
+class WorkerWatch:
+    """Says on stderr, every ``every`` seconds while it lasts, that no worker takes tasks
+    from the grading queue: without it a coordinator with no workers would wait in silence.
+    It only says so; the tasks stay queued for the workers that start later."""
+
+    def __init__(self, app, broker: str, pending: Callable[[], int], every: float = 30.0):
+        self.app, self.broker, self.pending, self.every = app, broker, pending, every
+        self.next = 0.0  # the first look comes with the first wait
+
+    def listening(self) -> bool:
+        """Whether a worker consumes the grading queue (workers answer within the timeout)."""
+        queues = self.app.control.inspect(timeout=1.0).active_queues() or {}
+        return any(q.get("name") == QUEUE for per_worker in queues.values() for q in per_worker)
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.next:
+            return
+        if not self.listening():
+            message = NO_WORKER.format(
+                queue=QUEUE, broker=redacted(self.broker), waiting=self.pending()
+            )
+            print(message, file=sys.stderr, flush=True)
+        self.next = time.monotonic() + self.every
+
+
 def send_bundle(client, bundle: Path) -> None:
     client.set(BUNDLE_KEY.format(bundle.stem), bundle.read_bytes(), ex=KEEP_SECONDS)
 
@@ -224,11 +263,14 @@ def run_celery(
     max_tries: int = MAX_TRIES,
     lease: int = LEASE,
     on_wait: Callable[[], None] | None = None,
+    watch_every: float = 30.0,
 ) -> Iterator[tuple[object, JobRecord]]:
     """Send ``(job, key)`` pairs as tasks; yield ``(key, record)`` as each record arrives.
 
     A task that fails on its worker (an error of the grader, not of the student's code)
     still yields a record: ``crashed``, with the error. ``on_wait`` is called between polls.
+    While no worker takes the grading queue, stderr says so every ``watch_every`` seconds
+    (:class:`WorkerWatch`).
     """
     if not isinstance(max_tries, int) or max_tries < 1:
         raise ValueError(f"max_tries must be a whole number >= 1, got {max_tries!r}")
@@ -240,8 +282,17 @@ def run_celery(
         task_id = f"{job.assignment}-{uuid.uuid4().hex}"
         app.send_task(TASK, args=[job.to_json()], kwargs={"max_tries": max_tries}, task_id=task_id)
         sent[task_id] = (job, key)
+    arrived = set()
+    watch = WorkerWatch(app, broker, lambda: len(sent) - len(arrived), every=watch_every)
+
+    def waiting() -> None:
+        watch()
+        if on_wait is not None:
+            on_wait()
+
     try:
-        for task_id, meta in app.backend.get_many(set(sent), interval=0.5, on_interval=on_wait):
+        for task_id, meta in app.backend.get_many(set(sent), interval=0.5, on_interval=waiting):
+            arrived.add(task_id)
             job, key = sent[task_id]
             if meta["status"] == "SUCCESS":
                 record = record_from_data(meta["result"])

@@ -9,6 +9,8 @@ import json
 import re
 import shlex
 import shutil
+import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -17,10 +19,12 @@ import pytest
 from autograder.cluster import redis_server, worker_command
 from autograder.distributed import (
     BUNDLE_KEY,
+    WorkerWatch,
     fetch_bundle,
     make_app,
     record_from_data,
     record_to_data,
+    redacted,
     run_celery,
 )
 from autograder.grade import grade_class, student_seed
@@ -98,6 +102,44 @@ def test_a_task_that_fails_on_its_worker_still_comes_back_as_a_crashed_row(broke
         f"the grading task failed: LookupError bundle {'d' * 64} is not in Redis "
         "(expired, or another broker?)"
     )
+
+
+def test_a_coordinator_without_workers_says_so_and_grades_once_one_starts(broker, tmp_path, capsys):
+    """No worker: the coordinator says so on stderr (its broker's password hidden) instead of
+    waiting in silence, and keeps the task queued; the first worker to start takes it."""
+    from autograder.cluster import start_worker, stop_worker
+    from autograder.jobs import GradingJob
+    from autograder.records import Limits
+
+    watch = WorkerWatch(make_app(broker), broker, lambda: 0)
+    assert not watch.listening()
+    bundle, _ = tiny_bundle(tmp_path, "x")
+    job = GradingJob("a1_unfolding", "s1", "d" * 64, b"{}", 1, Limits(timeout=5))
+    got = []
+    arriving = run_celery([(job, "k")], bundle, broker, lease=8, watch_every=1.0)
+    waiting = threading.Thread(target=lambda: got.extend(arriving), daemon=True)
+    waiting.start()
+    said = ""
+    deadline = time.monotonic() + 30
+    while said.count("no Celery worker") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        said += capsys.readouterr().err
+    expected = (
+        f"no Celery worker takes grading tasks (queue rnn-grading) at {redacted(broker)}: "
+        "1 submission(s) wait for one. Start workers with: python -m autograder worker"
+    )
+    assert said.count(expected) >= 2  # said again while it lasts
+    assert ":grading@" in broker and ":grading@" not in said and ":***@" in said
+    worker = start_worker(broker, tmp_path / "w", lease=8, name="late")
+    try:
+        waiting.join(timeout=90)
+        assert watch.listening()
+    finally:
+        stop_worker(worker)
+    assert not waiting.is_alive()
+    ((key, record),) = got  # taken by the worker that started late: nothing lost
+    assert key == "k" and record.result.status == "crashed"
+    assert record.result.reason.startswith("the grading task failed: LookupError bundle ddd")
 
 
 def test_settings_the_executor_cannot_use_are_refused(tmp_path):
