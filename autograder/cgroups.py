@@ -158,14 +158,30 @@ class Cgroup:
 ORPHAN = re.compile(r"job-(\d+)-")  # the worker names each job's cgroup job-<its pid>-...
 
 
-def sweep_orphans() -> list[str]:
+def running(pid: int) -> bool:
+    """Whether process ``pid`` runs: a zombie does not (it only waits to be reaped, which an
+    orphan's reaper may never do)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def sweep_orphans(killed: int | None = None, wait: float = 5.0) -> list[str]:
     """Destroy the job cgroups whose grader process is gone, and what is left in them.
 
     A grader that dies (killed with its Celery worker, say) cannot remove its kernel's
     cgroup; its kernel dies with it, but a process caught starting at that moment (inside
-    bubblewrap, before it watches its parent) can be left, asleep. The next grader on the
-    machine clears such groups. Returns the names of the groups it removed.
+    bubblewrap, before it watches its parent) can be left, asleep. Whoever sees a grader
+    die sweeps at once (``killed``: that grader's pid, waited for up to ``wait`` seconds, as
+    its SIGKILL may still be on its way); every grader also sweeps before it starts. Returns
+    the names of the groups it removed.
     """
+    if killed is not None:
+        deadline = time.monotonic() + wait
+        while running(killed) and time.monotonic() < deadline:
+            time.sleep(0.01)
     version = _version()
     parents = (
         [ROOT / "rnn-grader"]
@@ -181,7 +197,7 @@ def sweep_orphans() -> list[str]:
     swept = []
     for name in sorted(names):
         match = ORPHAN.match(name)
-        if match is None or Path(f"/proc/{match[1]}").exists():
+        if match is None or running(int(match[1])):
             continue
         folders = [parent / name for parent in parents if (parent / name).is_dir()]
         Cgroup(folders, version).destroy()

@@ -45,6 +45,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from . import report
+from .cgroups import sweep_orphans
 from .collect import Entry, Roster, collect, id_problem, read_roster
 from .feedback import harden_html
 from .integrity import integrity_flags
@@ -143,11 +144,16 @@ def run_worker(job: Job, job_dir: Path, deadline: float, warm: WarmWorker | None
     (job_dir / "job.json").write_text(json.dumps(asdict(job)))
     log = job_dir / "worker.log"  # a file, never a pipe this process would have to hold
     in_time = warm.run(job_dir / "job.json", log, deadline) if warm is not None else None
+    grader = warm.grader if in_time is not None else None  # a cold one is reaped already
     if in_time is None:
         in_time = _run_cold_worker(job_dir / "job.json", log, deadline)
+    result_path = job_dir / "result.json"
+    if not in_time or not result_path.exists():
+        # its grader was killed, or died: what it could not remove (its kernel's cgroup, and
+        # a process caught starting inside bubblewrap, which outlives it asleep) goes now
+        sweep_orphans(killed=grader)
     if not in_time:
         return Result(job.student, Status.TIMED_OUT, f"grading took longer than {deadline:.0f} s")
-    result_path = job_dir / "result.json"
     if not result_path.exists():
         lines = [line for line in log_tail(log, 4000).splitlines() if line.strip()]
         last = lines[-1:] or ["no message"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +81,30 @@ def test_groups_of_graders_that_died_are_swept_with_what_they_left():
         sleeper.kill()
         sleeper.wait()
         alive.destroy()
+
+
+def test_a_zombie_grader_counts_as_gone_and_one_being_killed_is_waited_for():
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # ended, never reaped
+    deadline = time.monotonic() + 30
+    while cgroups.running(zombie.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert Path(f"/proc/{zombie.pid}").exists() and not cgroups.running(zombie.pid)
+    assert cgroups.running(os.getpid())
+    dying = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    groups = [
+        Cgroup.create(f"job-{pid}-probe", memory_mb=64, processes=5)
+        for pid in (zombie.pid, dying.pid)
+    ]
+    try:
+        swept = cgroups.sweep_orphans()
+        assert f"job-{zombie.pid}-probe" in swept and f"job-{dying.pid}-probe" not in swept
+        threading.Timer(0.3, dying.kill).start()  # its SIGKILL, on its way
+        assert f"job-{dying.pid}-probe" in cgroups.sweep_orphans(killed=dying.pid)
+        assert not any(folder.exists() for group in groups for folder in group.folders)
+    finally:
+        for process in (zombie, dying):
+            process.kill()
+            process.wait()
+        for group in groups:
+            if any(folder.exists() for folder in group.folders):
+                group.destroy()
