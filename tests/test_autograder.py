@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.cgroups import running
 from autograder.grade import course_limits, grade_class
 from autograder.records import Limits
 from autograder.report import spreadsheet_safe
@@ -441,13 +442,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_workers(
     graded, tmp_path
 ):
@@ -508,10 +502,10 @@ def test_the_celery_executor_grades_the_class_as_the_local_one_through_killed_wo
                     db.close()
                     kills.append((student, key.decode().rsplit(":", 1)[1], len(below)))
                     for _ in range(30):  # PR_SET_PDEATHSIG and --die-with-parent act at once
-                        if not any(_alive(p) for p in below):
+                        if not any(running(p) for p in below):
                             break
                         time.sleep(0.1)
-                    orphans.extend(p for p in below if _alive(p))
+                    orphans.extend(p for p in below if running(p))
                     workers[name] = start_worker(broker, tmp_path / name, lease=lease, name=name)
                 time.sleep(0.2)
 

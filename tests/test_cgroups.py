@@ -96,6 +96,7 @@ def test_a_zombie_grader_counts_as_gone_and_one_being_killed_is_waited_for():
         for pid in (zombie.pid, dying.pid)
     ]
     try:
+        assert None not in groups, "this machine (as CI's) can create cgroups"
         swept = cgroups.sweep_orphans()
         assert f"job-{zombie.pid}-probe" in swept and f"job-{dying.pid}-probe" not in swept
         threading.Timer(0.3, dying.kill).start()  # its SIGKILL, on its way
@@ -106,5 +107,5 @@ def test_a_zombie_grader_counts_as_gone_and_one_being_killed_is_waited_for():
             process.kill()
             process.wait()
         for group in groups:
-            if any(folder.exists() for folder in group.folders):
-                group.destroy()
+            if group is not None:
+                group.destroy()  # nothing to do for a swept one
